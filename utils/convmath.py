@@ -1,0 +1,233 @@
+"""Convolution arithmetic: output sizes, receptive fields, parameter and memory counts.
+
+Every formula here is tested against Keras's own output shapes and
+``count_params()`` in ``tests/test_convmath.py``.
+
+Output size along one axis, for input size ``n``, kernel ``f``, stride ``s``
+and dilation ``d`` (effective kernel ``f_eff = (f - 1) * d + 1``):
+
+- ``"same"`` (TensorFlow): ``ceil(n / s)``
+- ``"valid"`` (TensorFlow): ``ceil((n - f_eff + 1) / s)``
+- explicit zero padding ``p`` on each side: ``floor((n - f_eff + 2p) / s) + 1``
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+DTYPE_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "int8": 1, "uint8": 1,
+               "int32": 4, "int64": 8}
+
+
+def _positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {name}={value!r}")
+    return value
+
+
+def _non_negative_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {name}={value!r}")
+    return value
+
+
+def effective_kernel(kernel: int, dilation: int = 1) -> int:
+    """Size a dilated kernel spans: ``(kernel - 1) * dilation + 1``."""
+    _positive_int("kernel", kernel)
+    _positive_int("dilation", dilation)
+    return (kernel - 1) * dilation + 1
+
+
+def conv_output_size(size: int, kernel: int, stride: int = 1, padding="valid", dilation: int = 1) -> int:
+    """Output length along one axis of a convolution or pooling window.
+
+    ``padding`` is ``"same"``, ``"valid"`` (TensorFlow's rules) or an int: zeros
+    added on *each* side, giving ``floor((n - f + 2p) / s) + 1``.
+    """
+    _positive_int("size", size)
+    _positive_int("stride", stride)
+    f_eff = effective_kernel(kernel, dilation)
+    if isinstance(padding, str):
+        mode = padding.lower()
+        if mode == "same":
+            return math.ceil(size / stride)
+        if mode == "valid":
+            if f_eff > size:
+                raise ValueError(
+                    f"kernel {f_eff} (kernel={kernel}, dilation={dilation}) is larger than the "
+                    f"input size={size} with 'valid' padding: use a smaller kernel, 'same' padding "
+                    f"or a larger input"
+                )
+            return math.ceil((size - f_eff + 1) / stride)
+        raise ValueError(f"padding must be 'same', 'valid' or an int, got padding={padding!r}")
+    pad = _non_negative_int("padding", padding)
+    if f_eff > size + 2 * pad:
+        raise ValueError(
+            f"kernel {f_eff} is larger than the padded input {size + 2 * pad} "
+            f"(size={size} + 2 x padding={pad}): use a smaller kernel or more padding"
+        )
+    return (size - f_eff + 2 * pad) // stride + 1
+
+
+def _per_axis(name: str, value, ndim: int) -> tuple:
+    if isinstance(value, (int, str)) and not isinstance(value, bool):
+        return (value,) * ndim
+    value = tuple(value)
+    if len(value) != ndim:
+        raise ValueError(f"{name} has {len(value)} values {value} for a {ndim}-D input")
+    return value
+
+
+def conv_output_shape(input_shape: Sequence[int], kernel, strides=1, padding="valid", dilation=1) -> tuple:
+    """Spatial output shape for an N-D input shape (no batch or channel axis)."""
+    input_shape = tuple(input_shape)
+    if not input_shape:
+        raise ValueError("input_shape must list at least one spatial size")
+    ndim = len(input_shape)
+    kernels = _per_axis("kernel", kernel, ndim)
+    strides = _per_axis("strides", strides, ndim)
+    dilations = _per_axis("dilation", dilation, ndim)
+    paddings = _per_axis("padding", padding, ndim)
+    return tuple(conv_output_size(n, f, s, p, d)
+                 for n, f, s, p, d in zip(input_shape, kernels, strides, paddings, dilations))
+
+
+def same_padding(size: int, kernel: int, stride: int = 1, dilation: int = 1) -> tuple[int, int]:
+    """Zeros TensorFlow adds (before, after) along one axis for ``"same"`` padding.
+
+    The total is ``max((ceil(n / s) - 1) * s + f_eff - n, 0)``; when it is odd,
+    the extra zero goes *after* (bottom/right).
+    """
+    _positive_int("size", size)
+    _positive_int("stride", stride)
+    f_eff = effective_kernel(kernel, dilation)
+    out = math.ceil(size / stride)
+    total = max((out - 1) * stride + f_eff - size, 0)
+    return total // 2, total - total // 2
+
+
+def transposed_output_size(size: int, kernel: int, stride: int = 1, padding="valid") -> int:
+    """Output length of a transposed convolution (Keras ``Conv2DTranspose``, no output_padding).
+
+    ``"valid"``: ``(n - 1) * s + f``; ``"same"``: ``n * s``.
+    """
+    _positive_int("size", size)
+    _positive_int("kernel", kernel)
+    _positive_int("stride", stride)
+    mode = str(padding).lower()
+    if mode == "valid":
+        return (size - 1) * stride + max(kernel, stride)
+    if mode == "same":
+        return size * stride
+    raise ValueError(f"padding must be 'same' or 'valid', got padding={padding!r}")
+
+
+def receptive_window(i: int, j: int, kernel, strides=1) -> tuple[range, range]:
+    """Input rows and columns that output neuron ``(i, j)`` sees (no padding).
+
+    Rows ``i*sh ... i*sh + fh - 1`` and columns ``j*sw ... j*sw + fw - 1``.
+    """
+    fh, fw = _per_axis("kernel", kernel, 2)
+    sh, sw = _per_axis("strides", strides, 2)
+    _non_negative_int("i", i)
+    _non_negative_int("j", j)
+    for name, v in (("kernel height", fh), ("kernel width", fw), ("stride height", sh), ("stride width", sw)):
+        _positive_int(name.replace(" ", "_"), v)
+    return range(i * sh, i * sh + fh), range(j * sw, j * sw + fw)
+
+
+def receptive_field(layers: Iterable) -> int:
+    """Receptive field (in input pixels, along one axis) of a stack of layers.
+
+    ``layers`` holds ``(kernel, stride)`` or ``(kernel, stride, dilation)``
+    tuples, first layer first. Each layer grows the field by
+    ``(kernel_eff - 1) * jump``, where ``jump`` is the product of the strides
+    below it.
+    """
+    field, jump = 1, 1
+    count = 0
+    for layer in layers:
+        layer = tuple(layer)
+        if len(layer) not in (2, 3):
+            raise ValueError(f"each layer is (kernel, stride) or (kernel, stride, dilation), got {layer}")
+        kernel, stride = layer[0], layer[1]
+        dilation = layer[2] if len(layer) == 3 else 1
+        _positive_int("stride", stride)
+        field += (effective_kernel(kernel, dilation) - 1) * jump
+        jump *= stride
+        count += 1
+    if count == 0:
+        raise ValueError("receptive_field needs at least one layer")
+    return field
+
+
+def conv_params(kernel, in_channels: int, filters: int, *, use_bias: bool = True) -> int:
+    """Parameters of a convolution layer: ``prod(kernel) * in_channels * filters (+ filters)``.
+
+    ``kernel`` is an int (a square 2-D kernel) or a tuple for any number of dims
+    (``(5,)`` for Conv1D, ``(3, 3, 3)`` for Conv3D). The same count holds for a
+    transposed convolution.
+    """
+    kernel = (kernel, kernel) if isinstance(kernel, int) and not isinstance(kernel, bool) else tuple(kernel)
+    for k in kernel:
+        _positive_int("kernel", k)
+    _positive_int("in_channels", in_channels)
+    _positive_int("filters", filters)
+    return math.prod(kernel) * in_channels * filters + (filters if use_bias else 0)
+
+
+def dense_params(n_in: int, n_out: int, *, use_bias: bool = True) -> int:
+    """Parameters of a fully connected layer: ``n_in * n_out (+ n_out)``."""
+    _positive_int("n_in", n_in)
+    _positive_int("n_out", n_out)
+    return n_in * n_out + (n_out if use_bias else 0)
+
+
+def depthwise_params(kernel, in_channels: int, depth_multiplier: int = 1, *, use_bias: bool = True) -> int:
+    """Parameters of a depthwise convolution: one ``kernel`` per input channel per multiplier."""
+    kernel = (kernel, kernel) if isinstance(kernel, int) and not isinstance(kernel, bool) else tuple(kernel)
+    _positive_int("in_channels", in_channels)
+    _positive_int("depth_multiplier", depth_multiplier)
+    out = in_channels * depth_multiplier
+    return math.prod(kernel) * out + (out if use_bias else 0)
+
+
+def separable_params(kernel, in_channels: int, filters: int, depth_multiplier: int = 1,
+                     *, use_bias: bool = True) -> int:
+    """Parameters of a separable convolution: depthwise (no bias) then a 1x1 pointwise."""
+    depthwise = depthwise_params(kernel, in_channels, depth_multiplier, use_bias=False)
+    return depthwise + conv_params(1, in_channels * depth_multiplier, filters, use_bias=use_bias)
+
+
+def dtype_bytes(dtype: str = "float32") -> int:
+    """Bytes per element of a dtype name (``"float32"`` -> 4)."""
+    try:
+        return DTYPE_BYTES[str(dtype)]
+    except KeyError:
+        raise ValueError(f"unknown dtype {dtype!r}; known: {sorted(DTYPE_BYTES)}") from None
+
+
+def tensor_bytes(shape: Sequence[int], dtype: str = "float32") -> int:
+    """Bytes to hold a tensor of ``shape``: ``prod(shape) * bytes per element``."""
+    shape = tuple(shape)
+    for n in shape:
+        _non_negative_int("dimension", n)
+    return math.prod(shape) * dtype_bytes(dtype)
+
+
+def params_bytes(n_params: int, dtype: str = "float32") -> int:
+    """Bytes to hold ``n_params`` parameters."""
+    _non_negative_int("n_params", n_params)
+    return n_params * dtype_bytes(dtype)
+
+
+def format_bytes(n: int | float, unit: str = "MB") -> str:
+    """``"5.7 MiB"``-style text; ``MB`` is 10**6 bytes, ``MiB`` is 2**20 (the two are often mixed up)."""
+    scale = {"B": 1, "kB": 10**3, "MB": 10**6, "GB": 10**9, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30}
+    if unit not in scale:
+        raise ValueError(f"unit must be one of {sorted(scale)}, got unit={unit!r}")
+    if n < 0:
+        raise ValueError(f"a byte count cannot be negative, got {n}")
+    if unit == "B":
+        return f"{int(n):,} B"
+    return f"{n / scale[unit]:,.1f} {unit}"

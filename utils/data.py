@@ -1,0 +1,364 @@
+"""The data contract: one rule for every dataset and every pretrained weight file.
+
+In order, a loader uses:
+
+1. an **explicit local path**: a function argument, or the dataset's environment
+   variable (``CNN_COURSE_MNIST_DIR`` ...);
+2. the **local cache** (Keras's ``~/.keras/datasets``, or ``$KERAS_HOME``),
+   verified against its SHA-256;
+3. a **download** (hash-verified) -- skipped entirely in offline mode;
+4. only in **offline mode** (``CNN_COURSE_OFFLINE=1``), a clearly labelled
+   **stand-in**.
+
+With no network and no offline mode, the loader raises :class:`DataUnavailable`,
+whose message names the three fixes. Every loader returns a :class:`Source` saying
+what it used and prints it, so a learner always sees which data was used.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from utils import setup
+
+MNIST_ENV = "CNN_COURSE_MNIST_DIR"
+
+# keras.datasets.mnist: the file, where it comes from, and its SHA-256 (as Keras checks it).
+MNIST_NPZ = "mnist.npz"
+MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
+MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
+
+# The original IDX file names (gzip-compressed or not).
+MNIST_IDX = {
+    "x_train": "train-images-idx3-ubyte",
+    "y_train": "train-labels-idx1-ubyte",
+    "x_test": "t10k-images-idx3-ubyte",
+    "y_test": "t10k-labels-idx1-ubyte",
+}
+# With only the 10k test set on disk, this many digits train and the rest test.
+MNIST_SUBSET_TRAIN = 8000
+
+SAMPLE_IMAGES = ("china.jpg", "flower.jpg")
+
+
+class DataUnavailable(RuntimeError):
+    """No local copy, no cache, the download failed and offline mode is off."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a loader's data (or weights) came from.
+
+    ``kind`` is one of ``"local"``, ``"cache"``, ``"download"``, ``"package"``
+    (shipped inside an installed package) or ``"stand-in"``.
+    """
+
+    dataset: str
+    kind: str
+    location: str
+    note: str = ""
+
+    @property
+    def is_stand_in(self) -> bool:
+        return self.kind == "stand-in"
+
+    def __str__(self) -> str:
+        text = f"[data] {self.dataset}: {self.kind} -- {self.location}"
+        if self.note:
+            text += f" ({self.note})"
+        if self.is_stand_in:
+            text = "*** STAND-IN, NOT THE REAL DATA *** " + text
+        return text
+
+
+def _announce(source: Source, verbose: bool) -> Source:
+    if verbose:
+        print(source)
+    return source
+
+
+# ---------------------------------------------------------------------------
+# files, hashes and the download step
+# ---------------------------------------------------------------------------
+
+def sha256_of(path: Path | str) -> str:
+    """SHA-256 hex digest of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def keras_cache_dir(subdir: str = "datasets") -> Path:
+    """Keras's cache folder (``$KERAS_HOME`` or ``~/.keras``) for ``subdir``."""
+    base = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return Path(base) / subdir
+
+
+def unavailable_message(what: str, env_var: str, reason: str) -> str:
+    """The one message a loader gives when it has nothing to return."""
+    return (
+        f"{what} is not available: {reason}.\n"
+        f"Fix one of:\n"
+        f"  1. connect to the internet and run this cell again (it downloads and caches the data);\n"
+        f"  2. point {env_var} at a local copy (export {env_var}=/path/to/folder);\n"
+        f"  3. turn offline mode on ({setup.OFFLINE_ENV}=1) to use a clearly labelled stand-in."
+    )
+
+
+def fetch_verified(fname: str, url: str, sha256: str, *, what: str, env_var: str,
+                   cache_subdir: str = "datasets") -> tuple[Path, str]:
+    """Cache -> download step of the contract for one file; returns ``(path, kind)``.
+
+    A cached file whose hash does not match is reported and downloaded again; a
+    download whose hash does not match is deleted and reported. In offline mode
+    nothing is downloaded and :class:`DataUnavailable` is raised (the caller then
+    falls back to its stand-in).
+    """
+    cached = keras_cache_dir(cache_subdir) / fname
+    if cached.is_file():
+        if sha256_of(cached) == sha256:
+            return cached, "cache"
+        print(f"[data] cached {cached} does not match its SHA-256; downloading it again")
+    if setup.offline_mode():
+        raise DataUnavailable(unavailable_message(
+            what, env_var, f"no verified copy in the cache ({cached}) and offline mode forbids downloading"))
+    import keras
+
+    try:
+        path = keras.utils.get_file(fname, origin=url, file_hash=sha256, hash_algorithm="sha256",
+                                    cache_subdir=cache_subdir)
+    except Exception as error:  # get_file raises plain Exception subclasses for network and hash failures
+        raise DataUnavailable(unavailable_message(
+            what, env_var, f"downloading {url} failed ({type(error).__name__}: {error})")) from error
+    return Path(path), "download"
+
+
+# ---------------------------------------------------------------------------
+# images
+# ---------------------------------------------------------------------------
+
+def read_rgb_image(path: Path | str, *, verbose: bool = True) -> np.ndarray:
+    """Read an image file as a ``uint8`` array of shape ``(h, w, 3)``.
+
+    Grayscale, palette and RGBA images are converted to RGB and the conversion
+    is reported. A missing file or one that is not a readable image raises an
+    error naming the file and the fix.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"image file not found: {path} -- check the path (it is relative to "
+                                f"{Path.cwd()}) or give an absolute one")
+    if not path.is_file():
+        raise IsADirectoryError(f"{path} is a folder, not an image file -- give the path of one image")
+    try:
+        with Image.open(path) as image:
+            image.load()
+            mode = image.mode
+            if mode != "RGB":
+                if verbose:
+                    print(f"[image] {path.name}: converted {mode} to RGB")
+                image = image.convert("RGB")
+            array = np.asarray(image, dtype=np.uint8)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise ValueError(f"cannot read {path} as an image ({type(error).__name__}: {error}); the file is "
+                         f"corrupt, truncated or not an image -- open it in an image viewer or replace it") from error
+    return array.copy()
+
+
+def load_sample_image(name: str = "china.jpg", path: Path | str | None = None, *,
+                      verbose: bool = True) -> tuple[np.ndarray, Source]:
+    """One of scikit-learn's sample photos (``china.jpg``: the temple, ``flower.jpg``).
+
+    ``path`` (a local file) takes precedence; otherwise the photo ships inside
+    the scikit-learn package, so no download is ever needed. Returns
+    ``(uint8 array (h, w, 3), Source)``.
+    """
+    if path is not None:
+        image = read_rgb_image(path, verbose=verbose)
+        return image, _announce(Source(name, "local", str(path)), verbose)
+    if name not in SAMPLE_IMAGES:
+        raise ValueError(f"unknown sample image {name!r}: choose one of {SAMPLE_IMAGES}, "
+                         f"or pass path= to use your own photo")
+    try:
+        from sklearn.datasets import load_sample_image as sk_load
+    except ImportError as error:
+        raise ImportError("the sample photos ship with scikit-learn: pip install scikit-learn") from error
+    image = np.asarray(sk_load(name), dtype=np.uint8)
+    return image, _announce(Source(name, "package", "scikit-learn's bundled sample images"), verbose)
+
+
+# ---------------------------------------------------------------------------
+# MNIST
+# ---------------------------------------------------------------------------
+
+def parse_idx(raw: bytes, *, name: str = "IDX data") -> np.ndarray:
+    """Parse the bytes of an IDX file (MNIST's format) into a ``uint8`` array.
+
+    The header is two zero bytes, a type byte (``0x08``: unsigned byte), the
+    number of dimensions, then one big-endian int32 per dimension. Magic 2051
+    (images, 3 dims) and 2049 (labels, 1 dim) are MNIST's.
+    """
+    if len(raw) < 4:
+        raise ValueError(f"{name}: {len(raw)} bytes is too short for an IDX header")
+    zero, dtype_code, ndim = struct.unpack(">HBB", raw[:4])
+    if zero != 0 or dtype_code != 0x08 or ndim < 1:
+        magic = struct.unpack(">I", raw[:4])[0]
+        raise ValueError(f"{name}: bad IDX magic number {magic} (expected 2049 for labels or 2051 "
+                         f"for images, unsigned-byte data); is this an MNIST IDX file?")
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise ValueError(f"{name}: truncated IDX header")
+    dims = struct.unpack(f">{ndim}I", raw[4:header])
+    expected = int(np.prod(dims))
+    if len(raw) - header != expected:
+        raise ValueError(f"{name}: header says {dims} = {expected} bytes of data, "
+                         f"file holds {len(raw) - header}; the file is truncated or corrupt")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims).copy()
+
+
+def _read_idx_file(folder: Path, stem: str) -> np.ndarray | None:
+    for candidate, opener in ((folder / f"{stem}.gz", gzip.open), (folder / stem, open)):
+        if candidate.is_file():
+            try:
+                with opener(candidate, "rb") as handle:
+                    raw = handle.read()
+            except (OSError, EOFError) as error:
+                raise ValueError(f"cannot read {candidate} ({error}); the file is corrupt -- "
+                                 f"replace it with a fresh copy") from error
+            return parse_idx(raw, name=str(candidate))
+    return None
+
+
+@dataclass
+class MnistData:
+    """MNIST arrays (uint8 images ``(n, 28, 28)``, uint8 labels) and where they came from."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: Source
+
+    def __iter__(self):  # allows (x_train, y_train), (x_test, y_test) = ... like Keras
+        yield (self.x_train, self.y_train)
+        yield (self.x_test, self.y_test)
+
+
+def _check_mnist_pair(x: np.ndarray, y: np.ndarray, where: str) -> None:
+    if x.ndim != 3 or x.shape[1:] != (28, 28):
+        raise ValueError(f"{where}: images have shape {x.shape}, expected (n, 28, 28)")
+    if y.shape != (x.shape[0],):
+        raise ValueError(f"{where}: {y.shape[0]} labels for {x.shape[0]} images")
+    if y.size and y.max() > 9:
+        raise ValueError(f"{where}: labels must be 0-9, found {int(y.max())}")
+
+
+def mnist_from_folder(folder: Path | str) -> MnistData:
+    """MNIST from a local folder: ``mnist.npz`` (Keras's file) or the IDX files.
+
+    With the full IDX set the official 60k/10k split is used. With only the 10k
+    test files, the first 8,000 digits train and the last 2,000 test, and the
+    :class:`Source` says so.
+    """
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"MNIST folder not found: {folder} -- set {MNIST_ENV} to a folder holding "
+                                f"{MNIST_NPZ} or the IDX files ({', '.join(MNIST_IDX.values())}, .gz or not)")
+    npz = folder / MNIST_NPZ
+    if npz.is_file():
+        with np.load(npz) as f:
+            x_train, y_train, x_test, y_test = f["x_train"], f["y_train"], f["x_test"], f["y_test"]
+        _check_mnist_pair(x_train, y_train, str(npz))
+        _check_mnist_pair(x_test, y_test, str(npz))
+        return MnistData(x_train, y_train, x_test, y_test,
+                         Source("MNIST", "local", str(npz), f"{len(x_train):,} train / {len(x_test):,} test"))
+    arrays = {key: _read_idx_file(folder, stem) for key, stem in MNIST_IDX.items()}
+    if arrays["x_test"] is None or arrays["y_test"] is None:
+        raise FileNotFoundError(f"{folder} holds neither {MNIST_NPZ} nor the MNIST test IDX files "
+                                f"({MNIST_IDX['x_test']}[.gz], {MNIST_IDX['y_test']}[.gz])")
+    _check_mnist_pair(arrays["x_test"], arrays["y_test"], str(folder))
+    if arrays["x_train"] is not None and arrays["y_train"] is not None:
+        _check_mnist_pair(arrays["x_train"], arrays["y_train"], str(folder))
+        return MnistData(arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"],
+                         Source("MNIST", "local", f"IDX files in {folder}",
+                                f"{len(arrays['x_train']):,} train / {len(arrays['x_test']):,} test"))
+    x, y = arrays["x_test"], arrays["y_test"]
+    n_train = min(MNIST_SUBSET_TRAIN, len(x) * 4 // 5)
+    return MnistData(x[:n_train], y[:n_train], x[n_train:], y[n_train:],
+                     Source("MNIST", "local", f"IDX files in {folder}",
+                            f"ONLY the official 10k test set: first {n_train:,} digits used to train, "
+                            f"last {len(x) - n_train:,} to test -- a subset, not the 60k training set"))
+
+
+def synthetic_digits(n: int = 2000, *, seed: int = 0, size: int = 28) -> tuple[np.ndarray, np.ndarray]:
+    """A stand-in for MNIST that the code makes: digits drawn with a font, jittered.
+
+    Each image is a digit rendered with Pillow's default font at a random
+    size, position and stroke, then lightly blurred and noised. It is learnable
+    (a small CNN separates the classes) but it is *not* handwriting.
+    """
+    from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got n={n}")
+    rng = np.random.default_rng(seed)
+    labels = (np.arange(n) % 10).astype(np.uint8)
+    rng.shuffle(labels)
+    images = np.zeros((n, size, size), dtype=np.uint8)
+    fonts = {}
+    for k, label in enumerate(labels):
+        font_size = int(rng.integers(16, 23))
+        if font_size not in fonts:
+            fonts[font_size] = ImageFont.load_default(size=font_size)
+        canvas = Image.new("L", (size, size), 0)
+        draw = ImageDraw.Draw(canvas)
+        left, top, right, bottom = draw.textbbox((0, 0), str(label), font=fonts[font_size])
+        x = (size - (right - left)) / 2 - left + rng.uniform(-3, 3)
+        y = (size - (bottom - top)) / 2 - top + rng.uniform(-3, 3)
+        draw.text((x, y), str(label), fill=255, font=fonts[font_size],
+                  stroke_width=int(rng.integers(0, 2)), stroke_fill=255)
+        canvas = canvas.rotate(rng.uniform(-15, 15), resample=Image.BILINEAR)
+        canvas = canvas.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 0.8)))
+        noisy = np.asarray(canvas, dtype=np.float32) + rng.normal(0, 8, (size, size))
+        images[k] = np.clip(noisy, 0, 255).astype(np.uint8)
+    return images, labels
+
+
+def load_mnist(path: Path | str | None = None, *, verbose: bool = True) -> MnistData:
+    """MNIST by the data contract: local path -> Keras cache -> download -> stand-in (offline only).
+
+    ``path`` (or ``$CNN_COURSE_MNIST_DIR``) is a folder with ``mnist.npz`` or
+    the IDX files. Returns :class:`MnistData`; ``.source`` says what was used
+    (and it is printed).
+    """
+    folder = path if path is not None else os.environ.get(MNIST_ENV) or None
+    if folder is not None:
+        data = mnist_from_folder(folder)
+        _announce(data.source, verbose)
+        return data
+    try:
+        npz, kind = fetch_verified(MNIST_NPZ, MNIST_URL, MNIST_SHA256, what="MNIST", env_var=MNIST_ENV)
+    except DataUnavailable:
+        if not setup.offline_mode():
+            raise
+        x, y = synthetic_digits(2500, seed=0)
+        data = MnistData(x[:2000], y[:2000], x[2000:], y[2000:],
+                         Source("MNIST", "stand-in", "synthetic font-drawn digits made by utils.data",
+                                f"2,000 train / 500 test; set {MNIST_ENV} or go online for the real MNIST"))
+        _announce(data.source, verbose)
+        return data
+    with np.load(npz) as f:
+        data = MnistData(f["x_train"], f["y_train"], f["x_test"], f["y_test"],
+                         Source("MNIST", kind, str(npz), "60,000 train / 10,000 test"))
+    _announce(data.source, verbose)
+    return data

@@ -1,0 +1,96 @@
+"""Figures: one ``save_fig`` into ``images/``, and image / feature-map grids."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
+
+
+def save_fig(name: str, fig=None, *, images_dir: Path | str | None = None, dpi: int = 100) -> Path:
+    """Save ``fig`` (default: the current figure) as ``images/<name>.png`` and return the path.
+
+    Names are stable identifiers (lower case, digits, ``_`` and ``-``), so a
+    notebook re-run overwrites its own figure instead of adding a new one. The
+    PNG carries no software/date metadata, so unchanged figures give unchanged files.
+    """
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ValueError(
+            f"figure name {name!r} is not a stable file name: use lower case letters, "
+            f"digits, '_' and '-', without an extension (e.g. 'temple_vertical')"
+        )
+    if images_dir is None:
+        from utils.course import IMAGES_DIR
+
+        images_dir = IMAGES_DIR
+    images_dir = Path(images_dir)
+    images_dir.mkdir(parents=True, exist_ok=True)
+    fig = fig if fig is not None else plt.gcf()
+    fig.tight_layout()
+    path = images_dir / f"{name}.png"
+    fig.savefig(path, format="png", dpi=dpi, metadata={"Software": None})
+    return path
+
+
+def _as_image(array) -> np.ndarray:
+    image = np.asarray(array)
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[-1] not in (3, 4)):
+        raise ValueError(
+            f"cannot show an array of shape {image.shape} as an image: expected (h, w), "
+            f"(h, w, 1), (h, w, 3) or (h, w, 4)"
+        )
+    return image
+
+
+def show_images(images, titles=None, *, ncols: int = 4, cmap: str = "gray", size: float = 2.5,
+                vmin=None, vmax=None, suptitle: str | None = None):
+    """Show a list of images in a grid; returns the figure.
+
+    Grayscale images use ``cmap``; colour images are shown as they are (uint8
+    0-255 or float 0-1).
+    """
+    images = [_as_image(im) for im in images]
+    if not images:
+        raise ValueError("show_images got no images to show")
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(f"got {len(titles)} titles for {len(images)} images")
+    if ncols < 1:
+        raise ValueError(f"ncols must be at least 1, got ncols={ncols}")
+    ncols = min(ncols, len(images))
+    nrows = int(np.ceil(len(images) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if k >= len(images):
+            continue
+        image = images[k]
+        ax.imshow(image, cmap=cmap if image.ndim == 2 else None, vmin=vmin, vmax=vmax,
+                  interpolation="nearest")
+        if titles is not None:
+            ax.set_title(titles[k], fontsize=9)
+    if suptitle:
+        fig.suptitle(suptitle)
+    return fig
+
+
+def show_feature_maps(maps, *, ncols: int = 8, cmap: str = "viridis", size: float = 1.6,
+                      max_maps: int | None = None, title: str | None = None):
+    """Show the channels of one feature map tensor ``(h, w, channels)`` (or ``(1, h, w, c)``)."""
+    maps = np.asarray(maps)
+    if maps.ndim == 4 and maps.shape[0] == 1:
+        maps = maps[0]
+    if maps.ndim != 3:
+        raise ValueError(
+            f"feature maps must have shape (h, w, channels) or (1, h, w, channels), got {maps.shape}"
+        )
+    channels = maps.shape[-1] if max_maps is None else min(max_maps, maps.shape[-1])
+    fig = show_images([maps[..., c] for c in range(channels)], [f"map {c}" for c in range(channels)],
+                      ncols=ncols, cmap=cmap, size=size)
+    if title:
+        fig.suptitle(title)
+    return fig

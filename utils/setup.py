@@ -1,0 +1,143 @@
+"""The one call every notebook's first cell makes.
+
+``init()`` seeds Python, NumPy and TensorFlow, quiets TensorFlow's start-up
+noise, detects Colab, reads the two mode switches and prints one line saying
+which mode is on::
+
+    from utils import setup
+    ENV = setup.init()
+    EPOCHS = ENV.pick(full=10, fast=1)
+
+The switches are environment variables, read here and nowhere else:
+
+``CNN_COURSE_FAST``
+    ``1`` shortens training and subsets data so a notebook runs in seconds (CI
+    sets it; the test suite turns it on by default).
+``CNN_COURSE_OFFLINE``
+    ``1`` lets loaders fall back to a clearly labelled stand-in (a local subset,
+    data the code makes, random weights) instead of downloading. Without it, a
+    failed download is an error that names the fix.
+"""
+from __future__ import annotations
+
+import os
+import random
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+# Must be set before TensorFlow is first imported anywhere in the process.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+FAST_ENV = "CNN_COURSE_FAST"
+OFFLINE_ENV = "CNN_COURSE_OFFLINE"
+DEFAULT_SEED = 42
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+def env_flag(name: str) -> bool:
+    """Read a yes/no environment variable; anything unrecognised is an error."""
+    raw = os.environ.get(name, "")
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(
+        f"environment variable {name}={raw!r} is not a yes/no value; "
+        f"set it to 1 (on) or 0 (off), or unset it"
+    )
+
+
+def fast_mode() -> bool:
+    """True when ``CNN_COURSE_FAST`` is on: short training, subset data."""
+    return env_flag(FAST_ENV)
+
+
+def offline_mode() -> bool:
+    """True when ``CNN_COURSE_OFFLINE`` is on: labelled stand-ins instead of downloads."""
+    return env_flag(OFFLINE_ENV)
+
+
+def in_colab() -> bool:
+    """True inside a Google Colab runtime."""
+    return "google.colab" in sys.modules
+
+
+@dataclass(frozen=True)
+class CourseEnv:
+    """What ``init()`` found: the modes, the seed and the course folders."""
+
+    fast: bool
+    offline: bool
+    colab: bool
+    seed: int
+    root: Path
+    images_dir: Path
+
+    def pick(self, *, full, fast):
+        """Return ``fast`` in fast mode and ``full`` otherwise (epochs, sample counts...)."""
+        return fast if self.fast else full
+
+    def describe(self) -> str:
+        mode = (
+            f"FAST ({FAST_ENV}=1: short training, subset data)"
+            if self.fast
+            else f"FULL (set {FAST_ENV}=1 for a quick run)"
+        )
+        parts = [f"Mode: {mode}"]
+        if self.offline:
+            parts.append(f"offline stand-ins allowed ({OFFLINE_ENV}=1)")
+        if self.colab:
+            parts.append("running on Colab")
+        parts.append(f"seed {self.seed}")
+        return " | ".join(parts)
+
+
+def seed_everything(seed: int = DEFAULT_SEED) -> None:
+    """Seed Python's ``random``, NumPy and TensorFlow (through Keras) with one number."""
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got seed={seed!r}")
+    random.seed(seed)
+    import numpy as np
+
+    np.random.seed(seed)
+    import keras
+
+    keras.utils.set_random_seed(seed)
+
+
+def quiet_tensorflow() -> None:
+    """Silence TensorFlow's Python-side logging (C++ start-up lines are set above)."""
+    import logging
+
+    import tensorflow as tf
+
+    tf.get_logger().setLevel(logging.ERROR)
+    try:
+        import absl.logging
+
+        absl.logging.set_verbosity(absl.logging.ERROR)
+    except ImportError:  # absl ships with TensorFlow; nothing to quiet without it
+        return
+
+
+def init(seed: int = DEFAULT_SEED, *, verbose: bool = True) -> CourseEnv:
+    """Set up a notebook: seeds, quiet TensorFlow, modes. Prints one line (``verbose``)."""
+    from utils.course import IMAGES_DIR, ROOT
+
+    env = CourseEnv(
+        fast=fast_mode(),
+        offline=offline_mode(),
+        colab=in_colab(),
+        seed=seed,
+        root=ROOT,
+        images_dir=IMAGES_DIR,
+    )
+    quiet_tensorflow()
+    seed_everything(seed)
+    if verbose:
+        print(env.describe())
+    return env
