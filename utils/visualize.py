@@ -1,0 +1,166 @@
+"""Opening the black box: feature maps, maximally activating inputs and Grad-CAM.
+
+All functions take a built Keras 3 model. Layer names are checked first and a
+wrong name gets an error that lists the valid choices.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _layer_rank(layer) -> int | None:
+    try:
+        return len(layer.output.shape)
+    except (AttributeError, ValueError):
+        return None
+
+
+def spatial_layer_names(model) -> list[str]:
+    """Names of the top-level layers whose output is a 4-D map ``(batch, h, w, channels)``."""
+    return [layer.name for layer in model.layers
+            if _layer_rank(layer) == 4 and layer.__class__.__name__ != "InputLayer"]
+
+
+def conv_layer_names(model) -> list[str]:
+    """Names of the top-level convolution layers (any ``Conv*`` class with a 4-D output)."""
+    return [layer.name for layer in model.layers
+            if "Conv" in layer.__class__.__name__ and _layer_rank(layer) == 4]
+
+
+def _check_layer(model, name: str, valid: list[str], what: str):
+    names = [layer.name for layer in model.layers]
+    if name not in names:
+        raise ValueError(f"model {model.name!r} has no layer named {name!r}; {what}: {valid}")
+    if name not in valid:
+        layer = model.get_layer(name)
+        raise ValueError(f"layer {name!r} ({layer.__class__.__name__}, output shape {tuple(layer.output.shape)}) "
+                         f"is not a convolutional feature map; {what}: {valid}")
+    return model.get_layer(name)
+
+
+def _check_images(model, images) -> np.ndarray:
+    images = np.asarray(images, dtype=np.float32)
+    expected = tuple(model.inputs[0].shape[1:])
+    if images.ndim == len(expected):
+        images = images[None]
+    if images.ndim != len(expected) + 1 or any(e is not None and e != s for e, s in zip(expected, images.shape[1:])):
+        raise ValueError(f"image batch of shape {images.shape} does not fit model {model.name!r}, which takes "
+                         f"(batch, {', '.join(str(e) for e in expected)}); resize the image to that size first")
+    return images
+
+
+def feature_maps(model, images, layer_names=None) -> dict[str, np.ndarray]:
+    """Outputs of several layers for one image or a batch, in one forward pass.
+
+    ``layer_names`` defaults to every top-level layer with a 4-D output. Returns
+    an ordered ``{name: array}``.
+    """
+    import keras
+
+    valid = spatial_layer_names(model)
+    names = valid if layer_names is None else list(layer_names)
+    if not names:
+        raise ValueError(f"model {model.name!r} has no layer with a 4-D feature map output")
+    layers = [_check_layer(model, name, valid, "layers with feature maps") for name in names]
+    probe = keras.Model(model.inputs, [layer.output for layer in layers])
+    outputs = probe(_check_images(model, images), training=False)
+    if not isinstance(outputs, (list, tuple)):
+        outputs = [outputs]
+    return {name: np.asarray(out) for name, out in zip(names, outputs)}
+
+
+def grad_cam(model, image, layer_name: str, class_index: int | None = None) -> tuple[np.ndarray, int]:
+    """Grad-CAM heat map (values in [0, 1], at the chosen layer's resolution) and the class explained.
+
+    For class score ``y_c`` and the layer's maps ``A_k``, each map is weighted
+    by the spatial mean of ``d y_c / d A_k`` and the weighted sum is passed
+    through ReLU (Selvaraju et al., 2017). ``class_index`` defaults to the
+    predicted class. ``model`` must be a single-input model whose chosen layer
+    is a top-level layer with a 4-D output.
+    """
+    import keras
+    import tensorflow as tf
+
+    layer = _check_layer(model, layer_name, spatial_layer_names(model), "choose one of the layers with feature maps")
+    images = _check_images(model, image)
+    if images.shape[0] != 1:
+        raise ValueError(f"grad_cam explains one image at a time, got a batch of {images.shape[0]}")
+    probe = keras.Model(model.inputs, [layer.output, model.outputs[0]])
+    with tf.GradientTape() as tape:
+        maps, predictions = probe(images, training=False)
+        n_classes = predictions.shape[-1]
+        if class_index is None:
+            class_index = int(tf.argmax(predictions[0]))
+        elif not 0 <= class_index < n_classes:
+            raise ValueError(f"class_index={class_index} is out of range for {n_classes} classes")
+        score = predictions[:, class_index]
+    grads = tape.gradient(score, maps)
+    weights = tf.reduce_mean(grads, axis=(0, 1, 2))
+    cam = tf.nn.relu(tf.reduce_sum(maps[0] * weights, axis=-1)).numpy()
+    peak = cam.max()
+    return (cam / peak if peak > 0 else cam), class_index
+
+
+def overlay(image, heatmap, *, alpha: float = 0.45, cmap: str = "jet") -> np.ndarray:
+    """Blend a heat map (any resolution) over an RGB image; returns floats in [0, 1]."""
+    import matplotlib
+    import tensorflow as tf
+
+    image = np.asarray(image, dtype=np.float32)
+    if image.ndim != 3 or image.shape[-1] != 3:
+        raise ValueError(f"overlay needs an RGB image (h, w, 3), got shape {image.shape}")
+    if image.max() > 1.0:
+        image = image / 255.0
+    heat = tf.image.resize(np.asarray(heatmap, np.float32)[..., None], image.shape[:2]).numpy()[..., 0]
+    colours = matplotlib.colormaps[cmap](np.clip(heat, 0, 1))[..., :3]
+    return np.clip((1 - alpha) * image + alpha * colours, 0, 1)
+
+
+def maximize_activation(model, layer_name: str, filter_index: int, *, steps: int = 30, step_size: float = 10.0,
+                        seed: int = 0, start=None) -> np.ndarray:
+    """Gradient ascent on the input to find a pattern that excites one filter.
+
+    Starts from small noise around grey (or from ``start``) and repeatedly
+    moves the image along the normalised gradient of the filter's mean
+    activation (borders excluded). Returns the image in the model's input scale.
+    """
+    import keras
+    import tensorflow as tf
+
+    layer = _check_layer(model, layer_name, spatial_layer_names(model), "choose one of the layers with feature maps")
+    channels = layer.output.shape[-1]
+    if not 0 <= filter_index < channels:
+        raise ValueError(f"filter_index={filter_index} is out of range: layer {layer_name!r} has {channels} filters")
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1, got steps={steps}")
+    probe = keras.Model(model.inputs, layer.output)
+    shape = (1,) + tuple(model.inputs[0].shape[1:])
+    if start is None:
+        rng = np.random.default_rng(seed)
+        start = 0.5 + 0.05 * rng.standard_normal(shape)
+    image = tf.Variable(_check_images(model, start))
+    for _ in range(steps):
+        with tf.GradientTape() as tape:
+            act = probe(image, training=False)[..., filter_index]
+            h, w = act.shape[1], act.shape[2]
+            bh, bw = (h // 8, w // 8) if min(h, w) >= 8 else (0, 0)
+            score = tf.reduce_mean(act[:, bh:h - bh, bw:w - bw])
+        grad = tape.gradient(score, image)
+        image.assign_add(step_size * grad / (tf.norm(grad) + 1e-8))
+    return image.numpy()[0]
+
+
+def normalise_for_display(array) -> np.ndarray:
+    """Rescale an array to [0, 1] (each image on its own) for showing kernels or inputs."""
+    array = np.asarray(array, dtype=np.float64)
+    low, high = array.min(), array.max()
+    return (array - low) / (high - low) if high > low else np.zeros_like(array)
+
+
+def kernels_as_images(kernel) -> list[np.ndarray]:
+    """First-layer kernels ``(fh, fw, in_channels, filters)`` as a list of displayable images."""
+    kernel = np.asarray(kernel)
+    if kernel.ndim != 4 or kernel.shape[2] not in (1, 3):
+        raise ValueError(f"expected a first-layer kernel (fh, fw, 1 or 3, filters), got shape {kernel.shape}")
+    return [normalise_for_display(kernel[:, :, :, k].squeeze(-1) if kernel.shape[2] == 1 else kernel[:, :, :, k])
+            for k in range(kernel.shape[3])]
