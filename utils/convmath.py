@@ -13,6 +13,7 @@ and dilation ``d`` (effective kernel ``f_eff = (f - 1) * d + 1``):
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable, Sequence
 
 DTYPE_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "int8": 1, "uint8": 1,
@@ -69,10 +70,30 @@ def conv_output_size(size: int, kernel: int, stride: int = 1, padding="valid", d
     return (size - f_eff + 2 * pad) // stride + 1
 
 
+def _as_tuple(name: str, value) -> tuple:
+    if isinstance(value, (str, bool)):
+        raise ValueError(f"{name} must be a sequence of ints, got {name}={value!r}")
+    try:
+        return tuple(value)
+    except TypeError:
+        raise ValueError(f"{name} must be a sequence of ints, got {name}={value!r}") from None
+
+
+def _kernel_dims(kernel) -> tuple:
+    """An int (a square 2-D kernel) or one positive int per axis."""
+    if isinstance(kernel, int) and not isinstance(kernel, bool):
+        kernel = (kernel, kernel)
+    elif not isinstance(kernel, (tuple, list)):
+        raise ValueError(f"kernel must be an int or a tuple of ints, got kernel={kernel!r}")
+    if not kernel:
+        raise ValueError("kernel must list at least one size, got kernel=()")
+    return tuple(_positive_int("kernel", k) for k in kernel)
+
+
 def _per_axis(name: str, value, ndim: int) -> tuple:
     if isinstance(value, (int, str)) and not isinstance(value, bool):
         return (value,) * ndim
-    value = tuple(value)
+    value = _as_tuple(name, value)
     if len(value) != ndim:
         raise ValueError(f"{name} has {len(value)} values {value} for a {ndim}-D input")
     return value
@@ -80,7 +101,7 @@ def _per_axis(name: str, value, ndim: int) -> tuple:
 
 def conv_output_shape(input_shape: Sequence[int], kernel, strides=1, padding="valid", dilation=1) -> tuple:
     """Spatial output shape for an N-D input shape (no batch or channel axis)."""
-    input_shape = tuple(input_shape)
+    input_shape = _as_tuple("input_shape", input_shape)
     if not input_shape:
         raise ValueError("input_shape must list at least one spatial size")
     ndim = len(input_shape)
@@ -147,9 +168,8 @@ def receptive_field(layers: Iterable) -> int:
     field, jump = 1, 1
     count = 0
     for layer in layers:
-        layer = tuple(layer)
-        if len(layer) not in (2, 3):
-            raise ValueError(f"each layer is (kernel, stride) or (kernel, stride, dilation), got {layer}")
+        if not isinstance(layer, (tuple, list)) or len(layer) not in (2, 3):
+            raise ValueError(f"each layer is (kernel, stride) or (kernel, stride, dilation), got {layer!r}")
         kernel, stride = layer[0], layer[1]
         dilation = layer[2] if len(layer) == 3 else 1
         _positive_int("stride", stride)
@@ -168,9 +188,7 @@ def conv_params(kernel, in_channels: int, filters: int, *, use_bias: bool = True
     (``(5,)`` for Conv1D, ``(3, 3, 3)`` for Conv3D). The same count holds for a
     transposed convolution.
     """
-    kernel = (kernel, kernel) if isinstance(kernel, int) and not isinstance(kernel, bool) else tuple(kernel)
-    for k in kernel:
-        _positive_int("kernel", k)
+    kernel = _kernel_dims(kernel)
     _positive_int("in_channels", in_channels)
     _positive_int("filters", filters)
     return math.prod(kernel) * in_channels * filters + (filters if use_bias else 0)
@@ -185,7 +203,7 @@ def dense_params(n_in: int, n_out: int, *, use_bias: bool = True) -> int:
 
 def depthwise_params(kernel, in_channels: int, depth_multiplier: int = 1, *, use_bias: bool = True) -> int:
     """Parameters of a depthwise convolution: one ``kernel`` per input channel per multiplier."""
-    kernel = (kernel, kernel) if isinstance(kernel, int) and not isinstance(kernel, bool) else tuple(kernel)
+    kernel = _kernel_dims(kernel)
     _positive_int("in_channels", in_channels)
     _positive_int("depth_multiplier", depth_multiplier)
     out = in_channels * depth_multiplier
@@ -209,7 +227,7 @@ def dtype_bytes(dtype: str = "float32") -> int:
 
 def tensor_bytes(shape: Sequence[int], dtype: str = "float32") -> int:
     """Bytes to hold a tensor of ``shape``: ``prod(shape) * bytes per element``."""
-    shape = tuple(shape)
+    shape = _as_tuple("shape", shape)
     for n in shape:
         _non_negative_int("dimension", n)
     return math.prod(shape) * dtype_bytes(dtype)
@@ -226,8 +244,9 @@ def format_bytes(n: int | float, unit: str = "MB") -> str:
     scale = {"B": 1, "kB": 10**3, "MB": 10**6, "GB": 10**9, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30}
     if unit not in scale:
         raise ValueError(f"unit must be one of {sorted(scale)}, got unit={unit!r}")
-    if n < 0:
-        raise ValueError(f"a byte count cannot be negative, got {n}")
+    if isinstance(n, bool) or not isinstance(n, numbers.Real) or n < 0:
+        raise ValueError(f"a byte count must be a non-negative number, got {n!r}")
     if unit == "B":
         return f"{int(n):,} B"
     return f"{n / scale[unit]:,.1f} {unit}"
+
