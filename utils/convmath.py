@@ -250,3 +250,23 @@ def format_bytes(n: int | float, unit: str = "MB") -> str:
         return f"{int(n):,} B"
     return f"{n / scale[unit]:,.1f} {unit}"
 
+
+def conv_macs(input_shape: Sequence[int], kernel, in_channels: int, filters: int, strides=1,
+              padding="valid", dilation=1) -> int:
+    """Multiply-adds of one convolution layer on one image (bias and activation not counted).
+
+    Each of the ``prod(output spatial shape) * filters`` output values is a dot
+    product of ``prod(kernel) * in_channels`` weights with the patch under them,
+    so the count is ``prod(output shape) * prod(kernel) * in_channels * filters``.
+    ``input_shape`` is the spatial shape only (``(height, width)`` for Conv2D);
+    with ``"same"`` padding the zeros at the border are counted too, as a dense
+    implementation multiplies them.
+    """
+    input_shape = tuple(input_shape)
+    out = conv_output_shape(input_shape, kernel, strides, padding, dilation)
+    kernels = _per_axis("kernel", kernel, len(input_shape))
+    for k in kernels:
+        _positive_int("kernel", k)
+    _positive_int("in_channels", in_channels)
+    _positive_int("filters", filters)
+    return math.prod(out) * math.prod(kernels) * in_channels * filters
