@@ -290,7 +290,7 @@ def test_transposed_output_size_matches_keras():
     for n, f, s, padding in itertools.product((1, 2, 3, 4, 7), (1, 2, 3, 4, 5), (1, 2, 3), ("same", "valid")):
         layer = keras.layers.Conv2DTranspose(1, f, strides=s, padding=padding)
         expected = tuple(layer.compute_output_shape((None, n, n + 1, 1)))[1:3]
-        ours = (convmath.transposed_output_size(n, f, s, padding), convmath.transposed_output_size(n + 1, f, s, padding))
+        ours = tuple(convmath.transposed_output_size(m, f, s, padding) for m in (n, n + 1))
         if ours != expected:
             mismatches.append((n, f, s, padding, ours, expected))
     assert not mismatches, mismatches
