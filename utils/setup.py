@@ -20,8 +20,10 @@ The switches are environment variables, read here and nowhere else:
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import random
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +66,31 @@ def offline_mode() -> bool:
 def in_colab() -> bool:
     """True inside a Google Colab runtime."""
     return "google.colab" in sys.modules
+
+
+# What the course needs beyond what a Colab runtime ships: import name -> pip name.
+COLAB_EXTRAS = {"tensorflow_hub": "tensorflow-hub", "tf_keras": "tf-keras", "sklearn": "scikit-learn",
+                "ipywidgets": "ipywidgets"}
+
+
+def missing_packages(modules: dict[str, str] | None = None) -> list[str]:
+    """pip names of the packages in ``modules`` (default ``COLAB_EXTRAS``) that do not import."""
+    modules = COLAB_EXTRAS if modules is None else modules
+    return [pip_name for module, pip_name in modules.items() if importlib.util.find_spec(module) is None]
+
+
+def colab_install_missing(modules: dict[str, str] | None = None, run=subprocess.run) -> list[str]:
+    """Install only what is missing, pinning the TensorFlow already there so pip never replaces it."""
+    missing = missing_packages(modules)
+    if missing:
+        pins = []
+        if importlib.util.find_spec("tensorflow") is not None:
+            from importlib.metadata import version
+
+            pins.append(f"tensorflow=={version('tensorflow')}")
+        print(f"Installing what this runtime lacks: {', '.join(missing)}")
+        run([sys.executable, "-m", "pip", "install", "--quiet", *missing, *pins], check=True)
+    return missing
 
 
 @dataclass(frozen=True)
@@ -136,6 +163,8 @@ def init(seed: int = DEFAULT_SEED, *, verbose: bool = True) -> CourseEnv:
         root=ROOT,
         images_dir=IMAGES_DIR,
     )
+    if env.colab:
+        colab_install_missing()
     quiet_tensorflow()
     seed_everything(seed)
     if verbose:
