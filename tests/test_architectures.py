@@ -1,0 +1,270 @@
+"""Tests for utils.architectures: parameter counts against the papers / torchvision / Keras, shapes, errors."""
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from utils import architectures as arch
+from utils.convmath import conv_params, dense_params
+
+# ---------------------------------------------------------------------------
+# AlexNet
+# ---------------------------------------------------------------------------
+
+
+def alexnet_formula(feature_side: int, groups: int) -> int:
+    """AlexNet's count from the layer table, layer by layer (groups: conv2/4/5 see 1/groups of their input)."""
+    convs = (conv_params(11, 3, 96) + conv_params(5, 96 // groups, 256) + conv_params(3, 256, 384)
+             + conv_params(3, 384 // groups, 384) + conv_params(3, 384 // groups, 256))
+    dense = dense_params(feature_side ** 2 * 256, 4096) + dense_params(4096, 4096) + dense_params(4096, 1000)
+    return convs + dense
+
+
+def test_alexnet_single_tower_count_and_shapes():
+    model = arch.alexnet()
+    assert model.count_params() == alexnet_formula(6, 1) == 62_378_344
+    assert model.get_layer("conv1").output.shape[1:] == (55, 55, 96)
+    assert model.get_layer("pool5").output.shape[1:] == (6, 6, 256)
+    assert model.output_shape == (None, 1000)
+
+
+def test_alexnet_two_gpu_grouping_is_the_papers_60_million():
+    model = arch.alexnet(groups=2)
+    assert model.count_params() == alexnet_formula(6, 2) == 60_965_224
+    assert model.get_layer("conv2").kernel.shape == (5, 5, 48, 256)
+
+
+def test_alexnet_224_input_gives_a_5x5_map_and_fewer_params():
+    assert arch.alexnet_feature_size(227) == 6
+    assert arch.alexnet_feature_size(224) == 5
+    assert arch.alexnet(input_shape=(224, 224, 3)).count_params() == alexnet_formula(5, 1) == 50_844_008
+
+
+def test_alexnet_scaled_down_runs_on_small_images():
+    model = arch.alexnet((67, 67, 1), classes=10, scale=0.125, lrn=True)
+    assert model.get_layer("conv1").filters == 12
+    assert model.get_layer("fc6").units == 512
+    probs = model(np.random.default_rng(0).random((2, 67, 67, 1), dtype=np.float32), training=False).numpy()
+    assert probs.shape == (2, 10)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"input_shape": (227, 227)}, r"rank 3.*\(227, 227\)"),
+    ({"input_shape": (1, 227, 227, 3)}, "rank 4"),
+    ({"input_shape": (66, 66, 1)}, r"66x66 is too small.*67x67"),
+    ({"input_shape": (227, 0, 3)}, "width must be a positive integer"),
+    ({"scale": 0}, "scale=0"),
+    ({"groups": 3}, "groups=3"),
+    ({"classes": 0}, "classes=0"),
+    ({"dropout": 1.0}, "dropout=1.0"),
+])
+def test_alexnet_rejects_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        arch.alexnet(**kwargs)
+
+
+def test_alexnet_feature_size_minimum_is_67():
+    assert arch.alexnet_feature_size(67) == 1
+    assert arch.alexnet_feature_size(66) == 0
+
+
+# ---------------------------------------------------------------------------
+# Local response normalisation
+# ---------------------------------------------------------------------------
+
+
+def lrn_paper(a, n=5, k=2.0, alpha=1e-4, beta=0.75):
+    """The paper's equation: b_i = a_i / (k + alpha * sum_{j=i-n//2}^{i+n//2} a_j^2)^beta."""
+    channels = a.shape[-1]
+    out = np.empty_like(a)
+    for i in range(channels):
+        lo, hi = max(0, i - n // 2), min(channels, i + n // 2 + 1)
+        out[..., i] = a[..., i] / (k + alpha * np.sum(a[..., lo:hi] ** 2, axis=-1)) ** beta
+    return out
+
+
+def test_lrn_layer_matches_the_papers_equation():
+    a = np.random.default_rng(1).normal(0, 30, (2, 4, 4, 9)).astype(np.float32)
+    ours = arch.LocalResponseNormalization()(a).numpy()
+    np.testing.assert_allclose(ours, lrn_paper(a), rtol=1e-5)
+    # dividing alpha by n (Caffe / PyTorch's convention) is a different normalisation
+    assert not np.allclose(ours, lrn_paper(a, alpha=1e-4 / 5), rtol=1e-3)
+
+
+def test_lrn_layer_rejects_bad_arguments_and_has_no_weights():
+    with pytest.raises(ValueError, match="depth_radius=-1"):
+        arch.LocalResponseNormalization(depth_radius=-1)
+    with pytest.raises(ValueError, match="beta=-0.5"):
+        arch.LocalResponseNormalization(beta=-0.5)
+    layer = arch.LocalResponseNormalization()
+    layer(np.ones((1, 2, 2, 3), np.float32))
+    assert layer.count_params() == 0
+    assert arch.LocalResponseNormalization.from_config(layer.get_config()).alpha == 1e-4
+
+
+# ---------------------------------------------------------------------------
+# Inception module and GoogLeNet
+# ---------------------------------------------------------------------------
+
+MODULE_3A = arch.GOOGLENET_MODULES["3a"]  # (64, 96, 128, 16, 32, 32) on 28x28x192
+
+
+def module_model(fn, *args):
+    inputs = keras.Input((28, 28, 192))
+    return keras.Model(inputs, fn(inputs, *args))
+
+
+def naive_module(x, f1, f3, f5):
+    branches = [keras.layers.Conv2D(f, k, padding="same", activation="relu")(x) for f, k in ((f1, 1), (f3, 3), (f5, 5))]
+    branches.append(keras.layers.MaxPooling2D(3, strides=1, padding="same")(x))
+    return keras.layers.Concatenate()(branches)
+
+
+def test_inception_module_shape_and_params_match_the_cost_formula():
+    model = module_model(arch.inception_module, *MODULE_3A)
+    cost = arch.inception_cost(192, 28, 28, *MODULE_3A)
+    assert model.output_shape == (None, 28, 28, 256) and cost["out_channels"] == 256
+    assert model.count_params() == cost["params"] == 163_696
+    # the paper's Table 1 lists 159K for 3a: its weights (no biases) in units of 1,024
+    assert arch.inception_cost(192, 28, 28, *MODULE_3A, use_bias=False)["params"] == 163_328 == int(159.5 * 1024)
+
+
+def test_naive_module_cost_matches_keras_and_the_bottlenecks_save():
+    f1, _, f3, _, f5, _ = MODULE_3A
+    naive = arch.inception_cost(192, 28, 28, f1, None, f3, None, f5, None)
+    assert module_model(naive_module, f1, f3, f5).count_params() == naive["params"] == 387_296
+    assert naive["out_channels"] == 64 + 128 + 32 + 192
+    bottleneck = arch.inception_cost(192, 28, 28, *MODULE_3A)
+    # the classic example: 5x5 conv, 192 -> 32 maps on 28x28 (biases aside)
+    assert naive["branches"]["5x5"][1] == 28 * 28 * 32 * 5 * 5 * 192 == 120_422_400
+    assert bottleneck["branches"]["5x5"][1] == 28 * 28 * 16 * 192 + 28 * 28 * 32 * 5 * 5 * 16 == 12_443_648
+    assert bottleneck["mult_adds"] < naive["mult_adds"] / 2
+    with pytest.raises(ValueError, match="all of f3r, f5r, pool_proj"):
+        arch.inception_cost(192, 28, 28, 64, 96, 128, None, 32, 32)
+
+
+def test_inception_module_rejects_bad_arguments():
+    inputs = keras.Input((28, 28, 192))
+    with pytest.raises(ValueError, match="f5r=0"):
+        arch.inception_module(inputs, 64, 96, 128, 0, 32, 32)
+    with pytest.raises(ValueError, match="4-D feature-map"):
+        arch.inception_module(keras.Input((192,)), *MODULE_3A)
+
+
+def test_googlenet_count_is_the_sum_of_its_parts_and_about_9x_below_alexnet():
+    model = arch.googlenet()
+    stem = conv_params(7, 3, 64) + conv_params(1, 64, 64) + conv_params(3, 64, 192)
+    sizes = {"3": 28, "4": 14, "5": 7}
+    channels, modules = 192, 0
+    for key, config in arch.GOOGLENET_MODULES.items():
+        cost = arch.inception_cost(channels, sizes[key[0]], sizes[key[0]], *config)
+        modules += cost["params"]
+        channels = cost["out_channels"]
+    assert channels == 1024
+    assert model.count_params() == stem + modules + dense_params(1024, 1000) == 6_998_552
+    assert model.get_layer("inception_4e_concat").output.shape[1:] == (14, 14, 832)
+    assert 8 < arch.alexnet().count_params() / model.count_params() < 10
+
+
+def test_googlenet_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="rank 2"):
+        arch.googlenet(input_shape=(224, 224))
+    with pytest.raises(ValueError, match="classes=-1"):
+        arch.googlenet(classes=-1)
+
+
+# ---------------------------------------------------------------------------
+# ResNet
+# ---------------------------------------------------------------------------
+
+
+def test_resnet34_trainable_count_is_torchvisions():
+    model = arch.resnet34()
+    total, trainable, moving = arch.param_counts(model)
+    assert trainable == 21_797_672  # torchvision.models.resnet34(): sum of p.numel() for p in parameters()
+    bn_channels = sum(layer.gamma.shape[0] for layer in model.layers
+                      if isinstance(layer, keras.layers.BatchNormalization))
+    assert moving == 2 * bn_channels == 17_024  # moving mean + variance: buffers in PyTorch
+    assert total == model.count_params() == 21_814_696
+    assert arch.resnet_depth("basic", (3, 4, 6, 3)) == 34
+
+
+@pytest.fixture(scope="module")
+def keras_resnet152_count():
+    return keras.applications.ResNet152(weights=None).count_params()
+
+
+def test_resnet152_matches_torchvision_and_keras_applications(keras_resnet152_count):
+    total, trainable, moving = arch.param_counts(arch.resnet152())
+    assert trainable == 60_192_808  # torchvision.models.resnet152()
+    bn_channels = moving // 2
+    assert bn_channels == 75_712
+    # Keras's ResNet152: a bias on every convolution (one per BN channel) + the moving statistics
+    assert keras_resnet152_count == 60_419_944 == trainable + bn_channels + moving
+    assert arch.resnet152(use_bias=True).count_params() == keras_resnet152_count
+    assert arch.resnet_depth("bottleneck", (3, 8, 36, 3)) == 152
+
+
+def test_bottleneck_unit_squeezes_and_restores_depth():
+    inputs = keras.Input((56, 56, 256))
+    out = arch.bottleneck_unit(inputs, 64, name="b")
+    model = keras.Model(inputs, out)
+    assert model.output_shape == (None, 56, 56, 256)
+    assert model.get_layer("b_1_conv").kernel.shape == (1, 1, 256, 64)
+    assert model.get_layer("b_3_conv").kernel.shape == (1, 1, 64, 256)
+    assert "b_proj_conv" not in [layer.name for layer in model.layers]  # identity shortcut
+
+
+def test_residual_unit_adds_the_input_and_projects_when_shapes_change():
+    inputs = keras.Input((8, 8, 4))
+    same = keras.Model(inputs, arch.residual_unit(inputs, 4, name="u"))
+    down = keras.Model(inputs, arch.residual_unit(inputs, 8, strides=2, name="d"))
+    assert down.output_shape == (None, 4, 4, 8) and down.get_layer("d_proj_conv").kernel.shape == (1, 1, 4, 8)
+    # zero the residual branch's last BN scale: the unit becomes relu(x)
+    bn = same.get_layer("u_2_bn")
+    bn.gamma.assign(np.zeros(4, np.float32))
+    bn.beta.assign(np.zeros(4, np.float32))
+    x = np.random.default_rng(2).normal(size=(1, 8, 8, 4)).astype(np.float32)
+    np.testing.assert_allclose(same(x, training=False).numpy(), np.maximum(x, 0), atol=1e-6)
+
+
+def test_small_resnet_and_plain_net_have_the_same_depth():
+    res = arch.small_resnet(units_per_stage=2, filters=(4, 8, 16))
+    plain = arch.small_resnet(units_per_stage=2, filters=(4, 8, 16), skips=False)
+    def main_convs(model):
+        return [layer.name for layer in model.layers
+                if isinstance(layer, keras.layers.Conv2D) and "_proj" not in layer.name]
+    assert main_convs(res) == main_convs(plain) and len(main_convs(res)) == 13 == 6 * 2 + 1
+    assert res.name == "resnet14" and plain.name == "plain14"
+    assert not any(isinstance(layer, keras.layers.Add) for layer in plain.layers)
+    assert sum(isinstance(layer, keras.layers.Add) for layer in res.layers) == 6
+    x = np.zeros((3, 28, 28, 1), np.float32)
+    assert res(x).shape == plain(x).shape == (3, 10)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"block": "wide"}, "block='wide'"),
+    ({"stages": ()}, r"stages=\(\)"),
+    ({"stages": (3, 0, 6, 3)}, r"stages=\(3, 0, 6, 3\)"),
+    ({"stages": (3, 4)}, r"2 stages \(3, 4\) need 2 widths"),
+    ({"filters": (64, 128, -256, 512)}, "filters=.*-256"),
+    ({"input_shape": (224, 224)}, "rank 2"),
+    ({"stem": "cifar"}, "stem='cifar'"),
+])
+def test_resnet_rejects_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        arch.resnet(**kwargs)
+
+
+def test_units_and_small_resnet_reject_bad_arguments():
+    with pytest.raises(ValueError, match="units_per_stage=0"):
+        arch.small_resnet(units_per_stage=0)
+    with pytest.raises(ValueError, match=r"filters=\(\)"):
+        arch.small_resnet(filters=())
+    with pytest.raises(ValueError, match="filters=0"):
+        arch.residual_unit(keras.Input((8, 8, 4)), 0)
+    with pytest.raises(ValueError, match="4-D feature-map"):
+        arch.bottleneck_unit(tf.zeros((8, 4)), 16)
+    with pytest.raises(ValueError, match="block='basic2'"):
+        arch.resnet_depth("basic2", (2, 2))

@@ -1,0 +1,488 @@
+"""Classic CNN architectures as Keras functional models: AlexNet, GoogLeNet and ResNet.
+
+Each builder follows its paper's layer table and returns a ``keras.Model``;
+``tests/test_architectures.py`` pins the parameter counts:
+
+- :func:`alexnet` -- Krizhevsky et al. 2012: five convolutions (local response
+  normalisation after the first two), three max pools, three dense layers with
+  dropout. ``groups=2`` splits conv2/4/5 as the paper's two GPUs did; ``scale``
+  shrinks every layer's width for a quick run.
+- :func:`inception_module` and :func:`googlenet` -- Szegedy et al. 2014, without
+  the two auxiliary classifiers (they only help training).
+- :func:`residual_unit`, :func:`bottleneck_unit`, :func:`resnet`, :func:`resnet34`,
+  :func:`resnet152` -- He et al. 2015, laid out as torchvision's models: convolutions
+  without bias (the BatchNorm that follows has its own shift), projection shortcuts
+  (1x1 convolution + BatchNorm) where the shape changes, the stride on the 3x3
+  convolution of a bottleneck unit. :func:`small_resnet` is a CIFAR-style
+  ``6n + 2``-layer ResNet for small images; ``skips=False`` gives the "plain" net
+  of the same depth.
+
+A note on counts: Keras's ``count_params()`` also counts BatchNorm's moving mean
+and variance (two non-trainable numbers per channel), which PyTorch keeps as
+buffers, not parameters. :func:`param_counts` returns the three numbers.
+
+Every builder checks its arguments and raises one ``ValueError`` naming the bad
+value and what would work.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import keras
+from keras import layers
+
+# ---------------------------------------------------------------------------
+# argument checks
+# ---------------------------------------------------------------------------
+
+
+def _positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {name}={value!r}")
+    return value
+
+
+def _image_shape(input_shape, *, builder: str) -> tuple[int, int, int]:
+    try:
+        shape = tuple(input_shape)
+    except TypeError:
+        raise ValueError(f"{builder}: input_shape must be (height, width, channels), "
+                         f"got input_shape={input_shape!r}") from None
+    if len(shape) != 3:
+        raise ValueError(f"{builder}: input_shape must have rank 3, (height, width, channels), without the "
+                         f"batch axis; got input_shape={shape} (rank {len(shape)})")
+    for axis, value in zip(("height", "width", "channels"), shape):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{builder}: input_shape {axis} must be a positive integer, "
+                             f"got input_shape={shape}")
+    return shape
+
+
+def _feature_map(x, *, builder: str):
+    shape = getattr(x, "shape", None)
+    if shape is None or len(shape) != 4:
+        raise ValueError(f"{builder}: x must be a 4-D feature-map tensor (batch, height, width, channels), "
+                         f"got {type(x).__name__} with shape {shape}")
+    if shape[-1] is None:
+        raise ValueError(f"{builder}: the channel axis of x must be known, got shape {tuple(shape)}")
+    return x
+
+
+def param_counts(model) -> tuple[int, int, int]:
+    """``(total, trainable, non_trainable)`` parameter counts of a built Keras model or layer.
+
+    ``total`` is ``model.count_params()``; ``non_trainable`` is, in these models,
+    BatchNorm's moving mean and variance.
+    """
+    trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
+    non_trainable = sum(math.prod(w.shape) for w in model.non_trainable_weights)
+    return trainable + non_trainable, trainable, non_trainable
+
+
+# ---------------------------------------------------------------------------
+# AlexNet
+# ---------------------------------------------------------------------------
+
+@keras.saving.register_keras_serializable(package="cnn_course")
+class LocalResponseNormalization(keras.layers.Layer):
+    """AlexNet's local response normalisation across channels, via ``tf.nn.local_response_normalization``.
+
+    For each pixel and channel ``i``: ``b_i = a_i / (bias + alpha * sum_j a_j**2) ** beta``,
+    the sum running over channels ``i - depth_radius ... i + depth_radius``. The
+    defaults are the paper's ``k = 2, n = 5, alpha = 1e-4, beta = 0.75``: its
+    equation applies ``alpha`` to the plain sum, as TensorFlow does (Caffe and
+    PyTorch divide ``alpha`` by ``n`` instead). It has no weights.
+    """
+
+    def __init__(self, depth_radius: int = 2, bias: float = 2.0, alpha: float = 1e-4, beta: float = 0.75,
+                 **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(depth_radius, bool) or not isinstance(depth_radius, int) or depth_radius < 0:
+            raise ValueError(f"depth_radius must be a non-negative integer (n = 2 * depth_radius + 1 "
+                             f"channels), got depth_radius={depth_radius!r}")
+        for name, value in (("bias", bias), ("alpha", alpha), ("beta", beta)):
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{name} must be a non-negative number, got {name}={value!r}")
+        self.depth_radius, self.bias, self.alpha, self.beta = depth_radius, float(bias), float(alpha), float(beta)
+
+    def call(self, inputs):
+        import tensorflow as tf
+
+        return tf.nn.local_response_normalization(inputs, depth_radius=self.depth_radius, bias=self.bias,
+                                                  alpha=self.alpha, beta=self.beta)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "depth_radius": self.depth_radius, "bias": self.bias,
+                "alpha": self.alpha, "beta": self.beta}
+
+
+# (name, filters, kernel, stride, padding, grouped on two GPUs in the paper)
+ALEXNET_CONVS = (
+    ("conv1", 96, 11, 4, "valid", False),
+    ("conv2", 256, 5, 1, "same", True),
+    ("conv3", 384, 3, 1, "same", False),
+    ("conv4", 384, 3, 1, "same", True),
+    ("conv5", 256, 3, 1, "same", True),
+)
+ALEXNET_DENSE = 4096
+
+
+def _pool_out(n: int) -> int:  # 3x3 max pool, stride 2, "valid" (TensorFlow's rule)
+    return math.ceil((n - 2) / 2) if n >= 3 else 0
+
+
+def alexnet_feature_size(size: int) -> int:
+    """Side of AlexNet's last feature map (before the dense layers) for an input side ``size``.
+
+    ``227 -> 55 -> 27 -> 13 -> 6``: conv1 (11x11, stride 4, valid), then three
+    3x3 / stride-2 max pools; the 'same' convolutions keep the size. 0 means the
+    input is too small.
+    """
+    _positive_int("size", size)
+    n = math.ceil((size - 10) / 4) if size >= 11 else 0
+    for _ in range(3):
+        n = _pool_out(n)
+    return max(n, 0)
+
+
+def _scaled(width: int, scale: float, multiple: int) -> int:
+    return max(multiple, int(round(width * scale / multiple)) * multiple)
+
+
+def alexnet(input_shape=(227, 227, 3), classes: int = 1000, *, lrn: bool = True, scale: float = 1.0,
+            groups: int = 1, dropout: float = 0.5, name: str = "alexnet") -> keras.Model:
+    """AlexNet (Krizhevsky, Sutskever & Hinton 2012) as a functional model.
+
+    ``conv1 96@11x11/4 -> LRN -> pool -> conv2 256@5x5 -> LRN -> pool -> conv3 384 ->
+    conv4 384 -> conv5 256 -> pool -> fc6 4096 -> dropout -> fc7 4096 -> dropout -> fc8``,
+    ReLU after every convolution and hidden dense layer, softmax at the end.
+
+    - ``lrn``: local response normalisation after conv1 and conv2 (the paper's values).
+    - ``scale``: multiplies every layer's width (``scale=0.25``: 24 filters in
+      conv1, 1,024 units in fc6...), for a network that trains in seconds.
+    - ``groups=2``: conv2, conv4 and conv5 see only the half of the previous
+      layer's maps that sat on the same GPU, as in the paper (fewer weights).
+
+    With the single-tower default the model has 62,378,344 parameters; with
+    ``groups=2`` 60,965,224. The input must be at least 67x67 so that three
+    max pools leave a non-empty map (227x227 in the paper's layout).
+    """
+    h, w, _ = _image_shape(input_shape, builder="alexnet")
+    _positive_int("classes", classes)
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
+        raise ValueError(f"alexnet: scale must be a positive number (1.0 = the paper's widths), got scale={scale!r}")
+    if groups not in (1, 2) or isinstance(groups, bool):
+        raise ValueError(f"alexnet: groups must be 1 (one tower) or 2 (the paper's two GPUs), got groups={groups!r}")
+    if not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or not 0 <= dropout < 1:
+        raise ValueError(f"alexnet: dropout must be a rate in [0, 1), got dropout={dropout!r}")
+    if min(alexnet_feature_size(h), alexnet_feature_size(w)) < 1:
+        raise ValueError(f"alexnet: input {h}x{w} is too small: conv1 (11x11, stride 4) and three 3x3 "
+                         f"stride-2 max pools leave no pixel; use at least 67x67 (the paper: 227x227)")
+
+    inputs = keras.Input(shape=(h, w, input_shape[2]), name="image")
+    x = inputs
+    for layer_name, filters, kernel, stride, padding, grouped in ALEXNET_CONVS:
+        g = groups if grouped else 1
+        x = layers.Conv2D(_scaled(filters, scale, groups), kernel, strides=stride, padding=padding, groups=g,
+                          activation="relu", name=layer_name)(x)
+        if layer_name in ("conv1", "conv2"):
+            if lrn:
+                x = LocalResponseNormalization(name=f"lrn{layer_name[-1]}")(x)
+            x = layers.MaxPooling2D(3, strides=2, name=f"pool{layer_name[-1]}")(x)
+    x = layers.MaxPooling2D(3, strides=2, name="pool5")(x)
+    x = layers.Flatten(name="flatten")(x)
+    for layer_name in ("fc6", "fc7"):
+        x = layers.Dense(_scaled(ALEXNET_DENSE, scale, 1), activation="relu", name=layer_name)(x)
+        x = layers.Dropout(dropout, name=f"dropout_{layer_name}")(x)
+    outputs = layers.Dense(classes, activation="softmax", name="fc8")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+# ---------------------------------------------------------------------------
+# GoogLeNet
+# ---------------------------------------------------------------------------
+
+# The paper's Table 1: (f1, f3r, f3, f5r, f5, pool_proj) for each module.
+GOOGLENET_MODULES = {
+    "3a": (64, 96, 128, 16, 32, 32),
+    "3b": (128, 128, 192, 32, 96, 64),
+    "4a": (192, 96, 208, 16, 48, 64),
+    "4b": (160, 112, 224, 24, 64, 64),
+    "4c": (128, 128, 256, 24, 64, 64),
+    "4d": (112, 144, 288, 32, 64, 64),
+    "4e": (256, 160, 320, 32, 128, 128),
+    "5a": (256, 160, 320, 32, 128, 128),
+    "5b": (384, 192, 384, 48, 128, 128),
+}
+
+
+def _conv_relu(x, filters, kernel, name, strides=1):
+    return layers.Conv2D(filters, kernel, strides=strides, padding="same", activation="relu", name=name)(x)
+
+
+def inception_module(x, f1: int, f3r: int, f3: int, f5r: int, f5: int, pool_proj: int, *, name: str = "inception"):
+    """GoogLeNet's inception module on feature map ``x``; returns ``f1 + f3 + f5 + pool_proj`` maps.
+
+    Four branches side by side, each ReLU-activated and 'same'-padded so their
+    outputs stack along the channel axis (depth concatenation):
+
+    - 1x1 convolution, ``f1`` maps;
+    - 1x1 bottleneck to ``f3r`` maps, then 3x3 convolution, ``f3`` maps;
+    - 1x1 bottleneck to ``f5r`` maps, then 5x5 convolution, ``f5`` maps;
+    - 3x3 max pool (stride 1), then 1x1 projection to ``pool_proj`` maps.
+    """
+    _feature_map(x, builder="inception_module")
+    for arg, value in (("f1", f1), ("f3r", f3r), ("f3", f3), ("f5r", f5r), ("f5", f5), ("pool_proj", pool_proj)):
+        _positive_int(arg, value)
+    b1 = _conv_relu(x, f1, 1, f"{name}_1x1")
+    b3 = _conv_relu(_conv_relu(x, f3r, 1, f"{name}_3x3_reduce"), f3, 3, f"{name}_3x3")
+    b5 = _conv_relu(_conv_relu(x, f5r, 1, f"{name}_5x5_reduce"), f5, 5, f"{name}_5x5")
+    bp = layers.MaxPooling2D(3, strides=1, padding="same", name=f"{name}_pool")(x)
+    bp = _conv_relu(bp, pool_proj, 1, f"{name}_pool_proj")
+    return layers.Concatenate(axis=-1, name=f"{name}_concat")([b1, b3, b5, bp])
+
+
+def conv_mult_adds(out_height: int, out_width: int, kernel: int, in_channels: int, filters: int) -> int:
+    """Multiply-adds of a convolution: one ``kernel x kernel x in_channels`` dot product per output value."""
+    for arg, value in (("out_height", out_height), ("out_width", out_width), ("kernel", kernel),
+                       ("in_channels", in_channels), ("filters", filters)):
+        _positive_int(arg, value)
+    return out_height * out_width * filters * kernel * kernel * in_channels
+
+
+def inception_cost(in_channels: int, height: int, width: int, f1: int, f3r: int | None, f3: int,
+                   f5r: int | None, f5: int, pool_proj: int | None, *, use_bias: bool = True) -> dict:
+    """Parameters and multiply-adds of an inception module on a ``height x width x in_channels`` map.
+
+    Pass ``f3r=f5r=pool_proj=None`` for the *naive* module without 1x1
+    bottlenecks: the 3x3 and 5x5 convolutions then read all ``in_channels``
+    maps and the pool branch passes its ``in_channels`` maps through. Returns
+    ``{"params", "mult_adds", "out_channels", "branches"}`` (per-branch
+    ``(params, mult_adds)``); multiply-adds leave out biases and the pooling.
+    """
+    for arg, value in (("in_channels", in_channels), ("height", height), ("width", width), ("f1", f1),
+                       ("f3", f3), ("f5", f5)):
+        _positive_int(arg, value)
+    reducers = (f3r, f5r, pool_proj)
+    if any(r is None for r in reducers) and not all(r is None for r in reducers):
+        raise ValueError(f"inception_cost: give all of f3r, f5r, pool_proj (the bottleneck module) or none "
+                         f"(the naive module), got f3r={f3r!r}, f5r={f5r!r}, pool_proj={pool_proj!r}")
+
+    def conv(kernel, cin, cout):
+        params = kernel * kernel * cin * cout + (cout if use_bias else 0)
+        return params, conv_mult_adds(height, width, kernel, cin, cout)
+
+    def chain(*convs):
+        costs = [conv(*c) for c in convs]
+        return sum(p for p, _ in costs), sum(m for _, m in costs)
+
+    if f3r is None:
+        branches = {"1x1": conv(1, in_channels, f1), "3x3": conv(3, in_channels, f3),
+                    "5x5": conv(5, in_channels, f5), "pool": (0, 0)}
+        out = f1 + f3 + f5 + in_channels
+    else:
+        for arg, value in (("f3r", f3r), ("f5r", f5r), ("pool_proj", pool_proj)):
+            _positive_int(arg, value)
+        branches = {"1x1": conv(1, in_channels, f1),
+                    "3x3": chain((1, in_channels, f3r), (3, f3r, f3)),
+                    "5x5": chain((1, in_channels, f5r), (5, f5r, f5)),
+                    "pool": conv(1, in_channels, pool_proj)}
+        out = f1 + f3 + f5 + pool_proj
+    return {"params": sum(p for p, _ in branches.values()), "mult_adds": sum(m for _, m in branches.values()),
+            "out_channels": out, "branches": branches}
+
+
+def googlenet(input_shape=(224, 224, 3), classes: int = 1000, *, lrn: bool = True, dropout: float = 0.4,
+              name: str = "googlenet") -> keras.Model:
+    """GoogLeNet (Szegedy et al. 2014, Table 1), without the auxiliary classifiers.
+
+    ``7x7/2 conv 64 -> pool -> LRN -> 1x1 conv 64 -> 3x3 conv 192 -> LRN -> pool ->
+    inception 3a, 3b -> pool -> 4a ... 4e -> pool -> 5a, 5b -> global average pool
+    -> dropout -> dense`` (22 layers with weights). Pools are 3x3 / stride 2, 'same'.
+    """
+    h, w, c = _image_shape(input_shape, builder="googlenet")
+    _positive_int("classes", classes)
+    if not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or not 0 <= dropout < 1:
+        raise ValueError(f"googlenet: dropout must be a rate in [0, 1), got dropout={dropout!r}")
+    inputs = keras.Input(shape=(h, w, c), name="image")
+    x = _conv_relu(inputs, 64, 7, "conv1_7x7", strides=2)
+    x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
+    if lrn:
+        x = LocalResponseNormalization(name="lrn1")(x)
+    x = _conv_relu(x, 64, 1, "conv2_3x3_reduce")
+    x = _conv_relu(x, 192, 3, "conv2_3x3")
+    if lrn:
+        x = LocalResponseNormalization(name="lrn2")(x)
+    x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool2")(x)
+    for key, config in GOOGLENET_MODULES.items():
+        if key in ("4a", "5a"):
+            x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"pool{key[0]}")(x)
+        x = inception_module(x, *config, name=f"inception_{key}")
+    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    x = layers.Dropout(dropout, name="dropout")(x)
+    outputs = layers.Dense(classes, activation="softmax", name="classifier")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+# ---------------------------------------------------------------------------
+# ResNet
+# ---------------------------------------------------------------------------
+
+BLOCKS = ("basic", "bottleneck")
+BOTTLENECK_EXPANSION = 4
+
+
+def _conv_bn(x, filters, kernel, strides, name, *, use_bias, relu):
+    x = layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=use_bias,
+                      kernel_initializer="he_normal", name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(epsilon=1e-5, name=f"{name}_bn")(x)
+    return layers.ReLU(name=f"{name}_relu")(x) if relu else x
+
+
+def _merge(x, shortcut_input, out_channels, strides, name, *, use_bias, skip):
+    if not skip:
+        return layers.ReLU(name=f"{name}_out")(x)
+    shortcut = shortcut_input
+    if strides != 1 or shortcut_input.shape[-1] != out_channels:
+        shortcut = _conv_bn(shortcut_input, out_channels, 1, strides, f"{name}_proj", use_bias=use_bias, relu=False)
+    x = layers.Add(name=f"{name}_add")([x, shortcut])
+    return layers.ReLU(name=f"{name}_out")(x)
+
+
+def _check_unit(x, filters, strides, builder):
+    _feature_map(x, builder=builder)
+    _positive_int("filters", filters)
+    _positive_int("strides", strides)
+
+
+def residual_unit(x, filters: int, strides: int = 1, *, use_bias: bool = False, skip: bool = True,
+                  name: str = "unit"):
+    """ResNet's basic residual unit: ``relu(F(x) + shortcut(x))``, ``F`` = two 3x3 conv + BatchNorm.
+
+    The layers learn the *residual* ``F(x) = h(x) - x``. The shortcut is the
+    identity, or a 1x1 convolution + BatchNorm when the stride or the number of
+    maps changes. ``skip=False`` drops the shortcut: a "plain" unit.
+    """
+    _check_unit(x, filters, strides, "residual_unit")
+    y = _conv_bn(x, filters, 3, strides, f"{name}_1", use_bias=use_bias, relu=True)
+    y = _conv_bn(y, filters, 3, 1, f"{name}_2", use_bias=use_bias, relu=False)
+    return _merge(y, x, filters, strides, name, use_bias=use_bias, skip=skip)
+
+
+def bottleneck_unit(x, filters: int, strides: int = 1, *, use_bias: bool = False, skip: bool = True,
+                    name: str = "unit"):
+    """ResNet's bottleneck unit: 1x1 ``filters`` -> 3x3 ``filters`` -> 1x1 ``4 * filters``, plus the shortcut.
+
+    The first 1x1 squeezes the depth (256 -> 64 in the first stage), the 3x3
+    works on the thin map, the last 1x1 restores the depth. The stride sits on
+    the 3x3 convolution (torchvision's layout; Keras's ``ResNet152`` puts it on
+    the first 1x1 -- the same parameters).
+    """
+    _check_unit(x, filters, strides, "bottleneck_unit")
+    y = _conv_bn(x, filters, 1, 1, f"{name}_1", use_bias=use_bias, relu=True)
+    y = _conv_bn(y, filters, 3, strides, f"{name}_2", use_bias=use_bias, relu=True)
+    y = _conv_bn(y, BOTTLENECK_EXPANSION * filters, 1, 1, f"{name}_3", use_bias=use_bias, relu=False)
+    return _merge(y, x, BOTTLENECK_EXPANSION * filters, strides, name, use_bias=use_bias, skip=skip)
+
+
+def resnet_depth(block: str, stages: Sequence[int]) -> int:
+    """Layers with weights along the main path: the stem conv, 2 or 3 per unit, the dense head."""
+    if block not in BLOCKS:
+        raise ValueError(f"unknown block={block!r}: use one of {BLOCKS}")
+    stages = _stages(stages)
+    return 2 + (2 if block == "basic" else 3) * sum(stages)
+
+
+def _stages(stages) -> tuple[int, ...]:
+    try:
+        stages = tuple(stages)
+    except TypeError:
+        raise ValueError(f"stages must be a sequence of unit counts such as (3, 4, 6, 3), "
+                         f"got stages={stages!r}") from None
+    if not stages or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in stages):
+        raise ValueError(f"stages must be a non-empty sequence of positive unit counts such as (3, 4, 6, 3), "
+                         f"got stages={stages!r}")
+    return stages
+
+
+def resnet(input_shape=(224, 224, 3), classes: int = 1000, *, block: str = "basic", stages=(3, 4, 6, 3),
+           filters=(64, 128, 256, 512), stem: str = "imagenet", use_bias: bool = False, skips: bool = True,
+           name: str | None = None) -> keras.Model:
+    """A ResNet: stem, ``len(stages)`` stages of residual units, global average pool, dense softmax.
+
+    - ``block``: ``"basic"`` (two 3x3 convs) or ``"bottleneck"`` (1x1, 3x3, 1x1 with 4x the maps out).
+    - ``stages[i]`` units with ``filters[i]`` maps; each stage after the first
+      starts with a stride-2 unit (half the size, twice the maps).
+    - ``stem="imagenet"``: 7x7/2 conv ``filters[0]`` + BatchNorm + ReLU + 3x3/2 max pool;
+      ``stem="small"``: one 3x3 conv, no downsampling (for 28x28 or 32x32 images).
+    - ``use_bias``: biases on the convolutions (torchvision: no; Keras's ``ResNet152``: yes).
+    - ``skips=False``: no shortcuts at all, the "plain" network of the same depth.
+    """
+    h, w, c = _image_shape(input_shape, builder="resnet")
+    _positive_int("classes", classes)
+    if block not in BLOCKS:
+        raise ValueError(f"resnet: unknown block={block!r}: use 'basic' (ResNet-18/34) "
+                         f"or 'bottleneck' (ResNet-50/101/152)")
+    stages = _stages(stages)
+    try:
+        filters = tuple(filters)
+    except TypeError:
+        raise ValueError(f"resnet: filters must be a sequence with one width per stage, "
+                         f"got filters={filters!r}") from None
+    if len(filters) != len(stages):
+        raise ValueError(f"resnet: {len(stages)} stages {stages} need {len(stages)} widths, "
+                         f"got filters={filters}")
+    for f in filters:
+        if isinstance(f, bool) or not isinstance(f, int) or f < 1:
+            raise ValueError(f"resnet: filters must be positive integers, got filters={filters}")
+    if stem not in ("imagenet", "small"):
+        raise ValueError(f"resnet: stem must be 'imagenet' (7x7/2 conv + max pool) or 'small' (one 3x3 conv), "
+                         f"got stem={stem!r}")
+    unit = residual_unit if block == "basic" else bottleneck_unit
+    if name is None:
+        name = f"{'resnet' if skips else 'plain'}{resnet_depth(block, stages)}"
+
+    inputs = keras.Input(shape=(h, w, c), name="image")
+    if stem == "imagenet":
+        x = _conv_bn(inputs, filters[0], 7, 2, "stem", use_bias=use_bias, relu=True)
+        x = layers.MaxPooling2D(3, strides=2, padding="same", name="stem_pool")(x)
+    else:
+        x = _conv_bn(inputs, filters[0], 3, 1, "stem", use_bias=use_bias, relu=True)
+    for s, (units, width) in enumerate(zip(stages, filters), start=1):
+        for u in range(1, units + 1):
+            strides = 2 if (s > 1 and u == 1) else 1
+            x = unit(x, width, strides, use_bias=use_bias, skip=skips, name=f"stage{s}_unit{u}")
+    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    outputs = layers.Dense(classes, activation="softmax", name="classifier")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def resnet34(input_shape=(224, 224, 3), classes: int = 1000, **kwargs) -> keras.Model:
+    """ResNet-34: basic units, 3, 4, 6, 3 of them with 64, 128, 256, 512 maps (21,797,672 trainable parameters)."""
+    return resnet(input_shape, classes, block="basic", stages=(3, 4, 6, 3), **kwargs)
+
+
+def resnet152(input_shape=(224, 224, 3), classes: int = 1000, **kwargs) -> keras.Model:
+    """ResNet-152: bottleneck units, 3, 8, 36, 3 of them, ending with 256, 512, 1,024, 2,048 maps."""
+    return resnet(input_shape, classes, block="bottleneck", stages=(3, 8, 36, 3), **kwargs)
+
+
+def small_resnet(input_shape=(28, 28, 1), classes: int = 10, *, units_per_stage: int = 3,
+                 filters=(16, 32, 64), skips: bool = True, name: str | None = None) -> keras.Model:
+    """A CIFAR-style ResNet for small images: a 3x3 stem, three stages of ``units_per_stage`` basic units.
+
+    Depth ``6 * units_per_stage + 2`` (20 for 3 units per stage). ``skips=False``
+    builds the plain network of the same depth: the same convolutions without
+    any shortcut.
+    """
+    _positive_int("units_per_stage", units_per_stage)
+    if not isinstance(filters, Sequence) or isinstance(filters, str) or not filters:
+        raise ValueError(f"small_resnet: filters must list one width per stage, such as (16, 32, 64), "
+                         f"got filters={filters!r}")
+    stages = (units_per_stage,) * len(filters)
+    return resnet(input_shape, classes, block="basic", stages=stages, filters=filters, stem="small",
+                  skips=skips, name=name)
