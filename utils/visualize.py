@@ -62,7 +62,7 @@ def feature_maps(model, images, layer_names=None) -> dict[str, np.ndarray]:
     if not names:
         raise ValueError(f"model {model.name!r} has no layer with a 4-D feature map output")
     layers = [_check_layer(model, name, valid, "layers with feature maps") for name in names]
-    probe = keras.Model(model.inputs, [layer.output for layer in layers])
+    probe = keras.Model(model.inputs[0], [layer.output for layer in layers])
     outputs = probe(_check_images(model, images), training=False)
     if not isinstance(outputs, (list, tuple)):
         outputs = [outputs]
@@ -85,7 +85,7 @@ def grad_cam(model, image, layer_name: str, class_index: int | None = None) -> t
     images = _check_images(model, image)
     if images.shape[0] != 1:
         raise ValueError(f"grad_cam explains one image at a time, got a batch of {images.shape[0]}")
-    probe = keras.Model(model.inputs, [layer.output, model.outputs[0]])
+    probe = keras.Model(model.inputs[0], [layer.output, model.outputs[0]])
     with tf.GradientTape() as tape:
         maps, predictions = probe(images, training=False)
         n_classes = predictions.shape[-1]
@@ -133,7 +133,7 @@ def maximize_activation(model, layer_name: str, filter_index: int, *, steps: int
         raise ValueError(f"filter_index={filter_index} is out of range: layer {layer_name!r} has {channels} filters")
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got steps={steps}")
-    probe = keras.Model(model.inputs, layer.output)
+    probe = keras.Model(model.inputs[0], layer.output)
     shape = (1,) + tuple(model.inputs[0].shape[1:])
     if start is None:
         rng = np.random.default_rng(seed)
