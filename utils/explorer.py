@@ -155,9 +155,9 @@ def draw_sliding(input_shape, kernel, strides=1, padding="valid", neuron=None, *
             return PAD_COLOUR
         return UNREAD_COLOUR if r in unread_rows or c in unread_cols else "white"
 
-    scale = max(cell, 3.0 / max(height, width))
+    scale = min(max(cell, 3.0 / max(height, width)), 9.0 / (width + cols.output), 1.0)  # inches per cell
     fig, (ax_in, ax_out) = plt.subplots(
-        1, 2, figsize=(scale * (width + rows.output) + 1.5, scale * max(height, rows.output) + 1.2),
+        1, 2, figsize=(scale * (width + rows.output) + 1.5, scale * max(height, rows.output) + 2.0),
         gridspec_kw={"width_ratios": [width, max(cols.output, 1)]})
     _grid(ax_in, height, width, input_fill)
     centres = [(c + left + (cols.kernel - 1) / 2, r + top + (rows.kernel - 1) / 2)
