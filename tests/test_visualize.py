@@ -93,3 +93,23 @@ def test_overlay_and_kernel_display_helpers():
         visualize.overlay(np.zeros((8, 8)), np.eye(4))
     with pytest.raises(ValueError, match="first-layer kernel"):
         visualize.kernels_as_images(np.zeros((3, 3, 8, 4)))
+
+
+def test_grad_cam_reaches_inside_a_nested_base_like_a_transfer_model():
+    base = bright_detector(mask_right_half=False)
+    base = keras.Model(base.inputs[0], base.get_layer("conv").output, name="base")
+    inputs = keras.Input((SIZE, SIZE, 1))
+    x = keras.layers.RandomFlip("horizontal", name="augmentation")(inputs)  # identity at inference
+    x = base(x, training=False)
+    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    outputs = keras.layers.Dense(2, activation="softmax", name="predictions",
+                                 kernel_initializer=keras.initializers.Constant([[1.0, -1.0], [1.0, -1.0]]))(x)
+    model = keras.Model(inputs, outputs, name="transfer")
+    heat, cls = visualize.grad_cam(model, blob(12, 4)[..., None], "conv", class_index=0)
+    row, col = np.unravel_index(heat.argmax(), heat.shape)
+    assert (abs(row - 4) <= 1 and abs(col - 12) <= 1) and cls == 0
+    assert "conv" in visualize.grad_cam_layer_names(model)
+    with pytest.raises(ValueError, match=r"no layer named 'mixed99'.*'conv'\]"):
+        visualize.grad_cam(model, blob(12, 4)[..., None], "mixed99")
+    with pytest.raises(ValueError, match="not a convolutional feature map"):
+        visualize.grad_cam(model, blob(12, 4)[..., None], "predictions")

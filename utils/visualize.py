@@ -15,10 +15,31 @@ def _layer_rank(layer) -> int | None:
         return None
 
 
+_PREPROCESSING = {"Rescaling", "Resizing", "Normalization", "CenterCrop", "InputLayer"}
+
+
+def _is_preprocessing(layer) -> bool:
+    """Input, augmentation and rescaling layers (and models made only of them): no features to explain."""
+    import keras
+
+    if isinstance(layer, keras.Model):
+        return all(_is_preprocessing(inner) for inner in layer.layers)
+    name = layer.__class__.__name__
+    return name in _PREPROCESSING or name.startswith("Random")
+
+
 def spatial_layer_names(model) -> list[str]:
-    """Names of the top-level layers whose output is a 4-D map ``(batch, h, w, channels)``."""
-    return [layer.name for layer in model.layers
-            if _layer_rank(layer) == 4 and layer.__class__.__name__ != "InputLayer"]
+    """Names of the top-level layers whose output is a 4-D map ``(batch, h, w, channels)``.
+
+    Input, augmentation and rescaling layers are left out: they hold no learned features.
+    """
+    return [layer.name for layer in model.layers if _layer_rank(layer) == 4 and not _is_preprocessing(layer)]
+
+
+def _choices(valid: list[str], most: int = 12) -> str:
+    if len(valid) <= most:
+        return str(valid)
+    return f"{valid[:3]} ... {valid[-(most - 3):]} ({len(valid)} layers in all; the last ones see the most)"
 
 
 def conv_layer_names(model) -> list[str]:
@@ -30,11 +51,11 @@ def conv_layer_names(model) -> list[str]:
 def _check_layer(model, name: str, valid: list[str], what: str):
     names = [layer.name for layer in model.layers]
     if name not in names:
-        raise ValueError(f"model {model.name!r} has no layer named {name!r}; {what}: {valid}")
+        raise ValueError(f"model {model.name!r} has no layer named {name!r}; {what}: {_choices(valid)}")
     if name not in valid:
         layer = model.get_layer(name)
         raise ValueError(f"layer {name!r} ({layer.__class__.__name__}, output shape {tuple(layer.output.shape)}) "
-                         f"is not a convolutional feature map; {what}: {valid}")
+                         f"is not a convolutional feature map; {what}: {_choices(valid)}")
     return model.get_layer(name)
 
 
@@ -69,31 +90,92 @@ def feature_maps(model, images, layer_names=None) -> dict[str, np.ndarray]:
     return {name: np.asarray(out) for name, out in zip(names, outputs)}
 
 
+def _nested_models(model) -> list:
+    import keras
+
+    return [layer for layer in model.layers if isinstance(layer, keras.Model)]
+
+
+def grad_cam_layer_names(model) -> list[str]:
+    """Layers Grad-CAM can explain: 4-D outputs at the top level or inside one nested base model."""
+    nested_models = _nested_models(model)
+    names = [name for name in spatial_layer_names(model) if name not in {n.name for n in nested_models}]
+    for nested in nested_models:
+        if not _is_preprocessing(nested):
+            names += [name for name in spatial_layer_names(nested) if name not in names]
+    return names
+
+
+def _chain_probe(model, nested, layer):
+    """(maps, predictions) for a chain model ``input -> ... -> nested base -> ... -> head``.
+
+    Runs the outer model's layers one after the other in inference mode,
+    taking the chosen map from inside ``nested``.
+    """
+    import keras
+
+    inner = keras.Model(nested.inputs[0], [layer.output, nested.outputs[0]])
+
+    def probe(images):
+        x, maps = images, None
+        for outer in model.layers:
+            if outer.__class__.__name__ == "InputLayer":
+                continue
+            if outer is nested:
+                maps, x = inner(x, training=False)
+            else:
+                x = outer(x, training=False)
+        return maps, x
+
+    return probe
+
+
 def grad_cam(model, image, layer_name: str, class_index: int | None = None) -> tuple[np.ndarray, int]:
     """Grad-CAM heat map (values in [0, 1], at the chosen layer's resolution) and the class explained.
 
     For class score ``y_c`` and the layer's maps ``A_k``, each map is weighted
     by the spatial mean of ``d y_c / d A_k`` and the weighted sum is passed
     through ReLU (Selvaraju et al., 2017). ``class_index`` defaults to the
-    predicted class. ``model`` must be a single-input model whose chosen layer
-    is a top-level layer with a 4-D output.
+    predicted class. The layer is a top-level layer with a 4-D output, or one
+    inside a nested base model (``input -> base -> head``, as transfer-learning
+    models are built).
     """
     import keras
     import tensorflow as tf
 
-    layer = _check_layer(model, layer_name, spatial_layer_names(model), "choose one of the layers with feature maps")
+    valid = grad_cam_layer_names(model)
+    choice = "choose one of the layers with feature maps"
+    top_level = [layer.name for layer in model.layers]
+    if layer_name in top_level or not any(layer_name in [x.name for x in n.layers] for n in _nested_models(model)):
+        if layer_name in top_level and layer_name not in spatial_layer_names(model) \
+                and layer_name in [n.name for n in _nested_models(model)]:
+            raise ValueError(f"layer {layer_name!r} is a whole nested model; {choice} inside it: {_choices(valid)}")
+        if layer_name not in top_level:
+            raise ValueError(f"model {model.name!r} has no layer named {layer_name!r}; {choice}: {_choices(valid)}")
+        layer = _check_layer(model, layer_name, valid, choice)
+        probe_model = keras.Model(model.inputs[0], [layer.output, model.outputs[0]])
+
+        def probe(images):
+            return probe_model(images, training=False)
+    else:
+        nested = next(n for n in _nested_models(model) if layer_name in [x.name for x in n.layers])
+        layer = _check_layer(nested, layer_name, valid, choice)
+        probe = _chain_probe(model, nested, layer)
     images = _check_images(model, image)
     if images.shape[0] != 1:
         raise ValueError(f"grad_cam explains one image at a time, got a batch of {images.shape[0]}")
-    probe = keras.Model(model.inputs[0], [layer.output, model.outputs[0]])
     with tf.GradientTape() as tape:
-        maps, predictions = probe(images, training=False)
+        maps, predictions = probe(tf.constant(images))
         n_classes = predictions.shape[-1]
         if class_index is None:
             class_index = int(tf.argmax(predictions[0]))
         elif not 0 <= class_index < n_classes:
             raise ValueError(f"class_index={class_index} is out of range for {n_classes} classes")
         score = predictions[:, class_index]
+    expected = np.asarray(model(images, training=False))
+    if not np.allclose(np.asarray(predictions), expected, atol=1e-4):
+        raise ValueError(f"model {model.name!r} is not a simple chain around its nested base, so Grad-CAM "
+                         f"cannot reach layer {layer_name!r}; build the model with the base's layers at the top level")
     grads = tape.gradient(score, maps)
     weights = tf.reduce_mean(grads, axis=(0, 1, 2))
     cam = tf.nn.relu(tf.reduce_sum(maps[0] * weights, axis=-1)).numpy()
