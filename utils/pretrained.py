@@ -485,7 +485,8 @@ def plot_top_k(image, rows: list[Prediction], *, title: str | None = None, sourc
     ax_img.axis("off")
     if title:
         ax_img.set_title(title)
-    names = [f"{r.name} ({r.class_id})" for r in rows][::-1]
+    names = [r.name if r.name == class_name(r.class_id, None) else f"{r.name.replace('_', ' ')} ({r.class_id})"
+             for r in rows][::-1]
     probs = [r.prob for r in rows][::-1]
     bars = ax_bar.barh(range(len(rows)), probs, color="tab:blue")
     bars[-1].set_color("tab:orange")
@@ -493,11 +494,14 @@ def plot_top_k(image, rows: list[Prediction], *, title: str | None = None, sourc
     ax_bar.set_xlim(0, 1)
     ax_bar.set_xlabel("probability (softmax)")
     for y, p in enumerate(probs):
-        ax_bar.text(min(p, 0.82) + 0.01, y, f"{p:.1%}", va="center", fontsize=9)
+        inside = p > 0.8
+        ax_bar.text(p - 0.01 if inside else p + 0.01, y, f"{p:.1%}", va="center", fontsize=9,
+                    ha="right" if inside else "left", color="white" if inside else "black")
     if source is not None and source.is_stand_in:
         ax_bar.set_title("RANDOM WEIGHTS: these predictions are meaningless", color="red", fontweight="bold")
         ax_bar.text(0.5, 0.5, "RANDOM WEIGHTS", transform=ax_bar.transAxes, fontsize=26, color="red",
                     alpha=0.25, ha="center", va="center", rotation=20)
     else:
         ax_bar.set_title(f"top-{len(rows)} predictions")
+    fig.tight_layout()
     return fig
