@@ -32,6 +32,8 @@ from collections.abc import Sequence
 import keras
 from keras import layers
 
+from utils.convmath import conv_macs
+
 # ---------------------------------------------------------------------------
 # argument checks
 # ---------------------------------------------------------------------------
@@ -246,14 +248,6 @@ def inception_module(x, f1: int, f3r: int, f3: int, f5r: int, f5: int, pool_proj
     return layers.Concatenate(axis=-1, name=f"{name}_concat")([b1, b3, b5, bp])
 
 
-def conv_mult_adds(out_height: int, out_width: int, kernel: int, in_channels: int, filters: int) -> int:
-    """Multiply-adds of a convolution: one ``kernel x kernel x in_channels`` dot product per output value."""
-    for arg, value in (("out_height", out_height), ("out_width", out_width), ("kernel", kernel),
-                       ("in_channels", in_channels), ("filters", filters)):
-        _positive_int(arg, value)
-    return out_height * out_width * filters * kernel * kernel * in_channels
-
-
 def inception_cost(in_channels: int, height: int, width: int, f1: int, f3r: int | None, f3: int,
                    f5r: int | None, f5: int, pool_proj: int | None, *, use_bias: bool = True) -> dict:
     """Parameters and multiply-adds of an inception module on a ``height x width x in_channels`` map.
@@ -274,7 +268,7 @@ def inception_cost(in_channels: int, height: int, width: int, f1: int, f3r: int 
 
     def conv(kernel, cin, cout):
         params = kernel * kernel * cin * cout + (cout if use_bias else 0)
-        return params, conv_mult_adds(height, width, kernel, cin, cout)
+        return params, conv_macs((height, width), kernel, cin, cout, padding="same")
 
     def chain(*convs):
         costs = [conv(*c) for c in convs]
@@ -339,7 +333,7 @@ BOTTLENECK_EXPANSION = 4
 def _conv_bn(x, filters, kernel, strides, name, *, use_bias, relu):
     x = layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=use_bias,
                       kernel_initializer="he_normal", name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(epsilon=1e-5, name=f"{name}_bn")(x)
+    x = layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=f"{name}_bn")(x)
     return layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
 
