@@ -268,3 +268,40 @@ def test_units_and_small_resnet_reject_bad_arguments():
         arch.bottleneck_unit(tf.zeros((8, 4)), 16)
     with pytest.raises(ValueError, match="block='basic2'"):
         arch.resnet_depth("basic2", (2, 2))
+
+
+# ---------------------------------------------------------------------------
+# AlexNet's lighting augmentation
+# ---------------------------------------------------------------------------
+
+
+def test_rgb_pca_recovers_a_known_covariance():
+    rng = np.random.default_rng(3)
+    mixing = np.array([[1.0, 0.5, 0.2], [0.0, 0.3, 0.1], [0.0, 0.0, 0.05]])
+    pixels = rng.normal(size=(20_000, 3)) @ mixing
+    values, vectors = arch.rgb_pca(pixels.reshape(100, 200, 3))
+    assert values[0] > values[1] > values[2] > 0
+    np.testing.assert_allclose(vectors @ np.diag(values) @ vectors.T, np.cov(pixels, rowvar=False), atol=1e-10)
+    with pytest.raises(ValueError, match=r"3 channels.*\(4, 4\)"):
+        arch.rgb_pca(np.zeros((4, 4)))
+
+
+def test_pca_lighting_adds_one_shift_per_image_only_in_training():
+    values, vectors = np.array([0.2, 0.02, 0.004]), np.eye(3)[:, [2, 0, 1]]
+    layer = arch.PCALighting(values, vectors, std=0.1, seed=0)
+    images = np.random.default_rng(4).random((64, 5, 6, 3)).astype(np.float32)
+    np.testing.assert_array_equal(layer(images, training=False), images)
+    shifted = layer(images, training=True).numpy()
+    delta = shifted - images
+    np.testing.assert_allclose(delta, delta[:, :1, :1, :] * np.ones_like(delta), atol=1e-6)  # same for every pixel
+    alphas = (delta[:, 0, 0, :] @ vectors) / values  # back to the random draws, one triple per image
+    assert 0.05 < alphas.std() < 0.15 and np.abs(alphas.mean()) < 0.03
+    single = layer(images[0], training=True).numpy()
+    assert single.shape == (5, 6, 3) and not np.allclose(single, images[0])
+
+
+def test_pca_lighting_rejects_bad_arguments():
+    with pytest.raises(ValueError, match=r"shapes \(2,\) and \(3, 3\)"):
+        arch.PCALighting([1.0, 2.0], np.eye(3))
+    with pytest.raises(ValueError, match="std=-0.1"):
+        arch.PCALighting([1.0, 1.0, 1.0], np.eye(3), std=-0.1)

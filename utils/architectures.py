@@ -6,14 +6,16 @@ Each builder follows its paper's layer table and returns a ``keras.Model``;
 - :func:`alexnet` -- Krizhevsky et al. 2012: five convolutions (local response
   normalisation after the first two), three max pools, three dense layers with
   dropout. ``groups=2`` splits conv2/4/5 as the paper's two GPUs did; ``scale``
-  shrinks every layer's width for a quick run.
+  shrinks every layer's width for a quick run. :class:`PCALighting` is the
+  paper's colour ("lighting") augmentation, :func:`rgb_pca` its principal components.
 - :func:`inception_module` and :func:`googlenet` -- Szegedy et al. 2014, without
   the two auxiliary classifiers (they only help training).
 - :func:`residual_unit`, :func:`bottleneck_unit`, :func:`resnet`, :func:`resnet34`,
   :func:`resnet152` -- He et al. 2015, laid out as torchvision's models: convolutions
   without bias (the BatchNorm that follows has its own shift), projection shortcuts
   (1x1 convolution + BatchNorm) where the shape changes, the stride on the 3x3
-  convolution of a bottleneck unit. :func:`small_resnet` is a CIFAR-style
+  convolution of a bottleneck unit, BatchNorm with PyTorch's defaults (momentum
+  0.1 in PyTorch's convention = 0.9 in Keras's, epsilon 1e-5). :func:`small_resnet` is a CIFAR-style
   ``6n + 2``-layer ResNet for small images; ``skips=False`` gives the "plain" net
   of the same depth.
 
@@ -30,6 +32,7 @@ import math
 from collections.abc import Sequence
 
 import keras
+import numpy as np
 from keras import layers
 
 from utils.convmath import conv_macs
@@ -120,6 +123,68 @@ class LocalResponseNormalization(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "depth_radius": self.depth_radius, "bias": self.bias,
                 "alpha": self.alpha, "beta": self.beta}
+
+
+def rgb_pca(images) -> tuple:
+    """Principal components of RGB pixel values: ``(eigenvalues, eigenvectors)``, largest first.
+
+    ``images`` is any array whose last axis holds R, G, B (one image or a
+    batch). The eigenvectors are the columns of the returned ``(3, 3)`` matrix.
+    AlexNet computed them over all ImageNet training pixels, once.
+    """
+    pixels = np.asarray(images, dtype=np.float64)
+    if pixels.ndim < 2 or pixels.shape[-1] != 3:
+        raise ValueError(f"rgb_pca needs RGB images with 3 channels on the last axis, got shape {pixels.shape}")
+    pixels = pixels.reshape(-1, 3)
+    if len(pixels) < 2:
+        raise ValueError("rgb_pca needs at least two pixels to estimate a covariance")
+    values, vectors = np.linalg.eigh(np.cov(pixels, rowvar=False))
+    order = np.argsort(values)[::-1]
+    return values[order], vectors[:, order]
+
+
+@keras.saving.register_keras_serializable(package="cnn_course")
+class PCALighting(keras.layers.Layer):
+    """AlexNet's lighting augmentation: shift every pixel of an image along the RGB principal components.
+
+    For each image, draw ``alpha_i ~ N(0, std)`` and add ``sum_i alpha_i * lambda_i * p_i``
+    to every pixel, where ``lambda_i, p_i`` are the eigenvalues and eigenvectors
+    from :func:`rgb_pca` (so they must be computed on pixels in the same value
+    range as the inputs). One colour shift per image: the illumination changes,
+    the content does not. Active only in training, like Keras's other random
+    preprocessing layers.
+    """
+
+    def __init__(self, eigenvalues, eigenvectors, std: float = 0.1, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        values = np.asarray(eigenvalues, dtype=np.float32)
+        vectors = np.asarray(eigenvectors, dtype=np.float32)
+        if values.shape != (3,) or vectors.shape != (3, 3):
+            raise ValueError(f"PCALighting needs 3 eigenvalues and a (3, 3) eigenvector matrix (from rgb_pca), "
+                             f"got shapes {values.shape} and {vectors.shape}")
+        if not isinstance(std, (int, float)) or isinstance(std, bool) or std < 0:
+            raise ValueError(f"std must be a non-negative number (the paper: 0.1), got std={std!r}")
+        self.eigenvalues, self.eigenvectors, self.std, self.seed = values, vectors, float(std), seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs, training=None):
+        if not training or self.std == 0:
+            return inputs
+        images = keras.ops.convert_to_tensor(inputs)
+        batched = len(images.shape) == 4
+        if not batched:
+            images = keras.ops.expand_dims(images, 0)
+        alphas = keras.random.normal((keras.ops.shape(images)[0], 3), stddev=self.std, seed=self.seed_generator)
+        shift = keras.ops.matmul(alphas * self.eigenvalues, keras.ops.transpose(self.eigenvectors))
+        images = images + keras.ops.cast(shift[:, None, None, :], images.dtype)
+        return images if batched else images[0]
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "eigenvalues": self.eigenvalues.tolist(),
+                "eigenvectors": self.eigenvectors.tolist(), "std": self.std, "seed": self.seed}
 
 
 # (name, filters, kernel, stride, padding, grouped on two GPUs in the paper)
