@@ -305,3 +305,23 @@ def test_pca_lighting_rejects_bad_arguments():
         arch.PCALighting([1.0, 2.0], np.eye(3))
     with pytest.raises(ValueError, match="std=-0.1"):
         arch.PCALighting([1.0, 1.0, 1.0], np.eye(3), std=-0.1)
+
+
+# ---------------------------------------------------------------------------
+# StepLossHistory
+# ---------------------------------------------------------------------------
+
+
+def test_step_loss_history_recovers_each_batch_loss():
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(50, 3)).astype(np.float32), rng.integers(0, 2, 50)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(keras.optimizers.SGD(0.0), "sparse_categorical_crossentropy")  # no updates: losses are fixed
+    history = arch.StepLossHistory(batch_size=16, n_samples=50)
+    model.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0, callbacks=[history])
+    expected = [float(model.evaluate(x[i:i + 16], y[i:i + 16], verbose=0)) for i in range(0, 50, 16)]
+    assert len(history.losses) == 8  # 4 batches (16, 16, 16, 2) x 2 epochs
+    np.testing.assert_allclose(history.losses, expected * 2, rtol=1e-4)
+    with pytest.raises(ValueError, match="batch_size=0"):
+        arch.StepLossHistory(batch_size=0, n_samples=50)

@@ -545,3 +545,42 @@ def small_resnet(input_shape=(28, 28, 1), classes: int = 10, *, units_per_stage:
     stages = (units_per_stage,) * len(filters)
     return resnet(input_shape, classes, block="basic", stages=stages, filters=filters, stem="small",
                   skips=skips, name=name)
+
+
+# ---------------------------------------------------------------------------
+# brief training runs
+# ---------------------------------------------------------------------------
+
+class StepLossHistory(keras.callbacks.Callback):
+    """Record the training loss of every step (batch), for loss curves of short runs.
+
+    Keras reports, after each batch, the *running mean* of the loss over the
+    epoch so far (weighted by batch size). This callback recovers each batch's
+    own loss from two consecutive means. Give the ``batch_size`` and the number
+    of training samples ``n_samples`` passed to ``fit`` (the last batch of an
+    epoch may be smaller). ``losses`` holds one value per step, all epochs in a row.
+    """
+
+    def __init__(self, batch_size: int, n_samples: int):
+        super().__init__()
+        self.batch_size = _positive_int("batch_size", batch_size)
+        self.n_samples = _positive_int("n_samples", n_samples)
+        self.losses: list[float] = []
+
+    def on_train_begin(self, logs=None):
+        self.losses = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._seen, self._mean = 0, 0.0
+
+    def on_train_batch_end(self, batch, logs=None):
+        if logs is None or "loss" not in logs:
+            raise ValueError("StepLossHistory needs the 'loss' in fit's batch logs; compile the model with a loss")
+        size = min(self.batch_size, self.n_samples - self._seen)
+        if size < 1:
+            raise ValueError(f"more batches than n_samples={self.n_samples} and batch_size={self.batch_size} "
+                             f"allow: pass fit's real batch_size and number of samples")
+        mean = float(logs["loss"])
+        seen = self._seen + size
+        self.losses.append((mean * seen - self._mean * self._seen) / size)
+        self._seen, self._mean = seen, mean
