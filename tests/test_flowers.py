@@ -1,6 +1,8 @@
 """utils.flowers: safe extraction, the data contract, disjoint splits, robust scans, pipelines, models, TF Hub."""
 import io
 import os
+import subprocess
+import sys
 import tarfile
 import zipfile
 from pathlib import Path
@@ -11,7 +13,8 @@ from PIL import Image
 
 from utils import data, flowers, setup
 
-SHARED_FLOWERS = Path(__file__).resolve().parents[2] / "shared" / "data" / "oxford_flowers_mini"
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_FLOWERS = ROOT.parent / "shared" / "data" / "oxford_flowers_mini"
 
 
 # --- helpers that make files ---------------------------------------------------
@@ -617,3 +620,14 @@ def test_hub_route_trains_a_head_on_a_local_savedmodel_through_hub_keraslayer(tm
     with pytest.raises(ValueError, match="non-empty"):
         flowers.run_hub_head(str(saved), photo_split.subset(1), flowers.Split("val", (), np.array([])),
                              num_classes=3)
+
+
+# --- the benchmark script ---------------------------------------------------------------------
+
+def test_benchmark_script_explains_itself_and_checks_its_arguments():
+    script = str(ROOT / "benchmarks" / "flowers_pipeline.py")
+    shown = subprocess.run([sys.executable, script, "--help"], capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0
+    assert "naive" in shown.stdout and "cached" in shown.stdout and "--epochs" in shown.stdout
+    refused = subprocess.run([sys.executable, script, "--epochs", "1"], capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "at least 2" in refused.stderr
