@@ -247,6 +247,19 @@ def test_shift_images():
         lenet.shift_images(x, dy=1.5)
 
 
+def test_random_shifts_moves_each_image_within_the_limit():
+    x = np.zeros((200, 9, 9), dtype=np.uint8)
+    x[:, 4, 4] = 255  # one bright pixel in the centre
+    moved = lenet.random_shifts(x, max_shift=2, seed=0)
+    positions = [np.argwhere(m)[0] for m in moved]
+    assert all(2 <= r <= 6 and 2 <= c <= 6 for r, c in positions)
+    assert len({tuple(p) for p in positions}) == 25  # all 5x5 offsets occur among 200 images
+    np.testing.assert_array_equal(moved, lenet.random_shifts(x, max_shift=2, seed=0))
+    np.testing.assert_array_equal(lenet.random_shifts(x, max_shift=0), x)
+    with pytest.raises(ValueError, match="max_shift"):
+        lenet.random_shifts(x, max_shift=-1)
+
+
 # ---------------------------------------------------------------------------
 # bad arguments
 # ---------------------------------------------------------------------------
@@ -301,14 +314,36 @@ def test_train_records_history_curve_and_accuracy():
     x = rng.random((64, 28, 28, 1)).astype("float32")
     y = rng.integers(0, 10, 64)
     keras.utils.set_random_seed(0)
-    run = lenet.train(lenet.nielsen_net(), x, y, epochs=2, batch_size=16, test_data=(x[:32], y[:32]), eval_every=3)
+    model = lenet.nielsen_net()
+    run = lenet.train(model, x, y, epochs=2, batch_size=16, learning_rate=0.01, cosine_decay=True,
+                      test_data=(x[:32], y[:32]), eval_every=4)
     assert len(run.history["loss"]) == 2
-    assert [step for step, _ in run.curve] == [0, 3, 6]
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-6)  # decayed to 0 after 8 steps
+    assert [step for step, _ in run.curve] == [0, 4, 8]
+    assert [step for step, _ in run.loss_curve] == [0, 4, 8]
+    probs = model.predict(x[:32], verbose=0)
+    final_ce = -np.log(probs[np.arange(32), y[:32]]).mean()
+    assert run.loss_curve[-1][1] == pytest.approx(final_ce, rel=1e-4)
+    assert run.curve[-1][1] == pytest.approx(np.mean(probs.argmax(axis=1) == y[:32]))
     assert 0.0 <= run.test_accuracy <= 1.0
     with pytest.raises(ValueError, match="labels"):
         lenet.train(lenet.nielsen_net(), x, y[:10], epochs=1)
     with pytest.raises(ValueError, match="test_data"):
         lenet.train(lenet.nielsen_net(), x, y, epochs=1, eval_every=2)
+    with pytest.raises(ValueError, match="learning_rate"):
+        lenet.train(lenet.nielsen_net(), x, y, epochs=1, learning_rate=0)
+
+
+def test_rbf_training_curve_uses_the_rbf_loss():
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(32, 32, 32, 1)).astype("float32")
+    y = rng.integers(0, 10, 32)
+    model = lenet.lenet5_faithful()
+    run = lenet.train(model, x, y, epochs=1, batch_size=16, test_data=(x, y), eval_every=2)
+    distances = model.predict(x, verbose=0)
+    assert run.loss_curve[-1][1] == pytest.approx(distances[np.arange(32), y].mean(), rel=1e-4)
+    assert run.test_accuracy == pytest.approx(np.mean(distances.argmin(axis=1) == y))
+    assert "rbf_accuracy" in run.history
 
 
 def test_rbf_model_predicts_the_nearest_centre(faithful):

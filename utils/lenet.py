@@ -15,7 +15,7 @@ learning applied to document recognition" (1998):
 
 For the "typical CNN" chapter: :func:`nielsen_net`, :func:`typical_cnn`
 (INPUT -> [[CONV -> RELU]*N -> POOL?]*M -> [FC -> RELU]*K -> FC) and
-:func:`dense_net`; :func:`shift_images` for the robustness test and
+:func:`dense_net`; :func:`shift_images` / :func:`random_shifts` for the robustness test and
 :func:`train` / :func:`accuracy` to train and score any of them.
 """
 from __future__ import annotations
@@ -423,6 +423,23 @@ def shift_images(images, dx: int = 0, dy: int = 0) -> np.ndarray:
     return out
 
 
+def random_shifts(images, max_shift: int = 2, *, seed: int = 0) -> np.ndarray:
+    """Shift every image by its own random ``(dx, dy)``, each in ``-max_shift..max_shift``
+    (data augmentation with :func:`shift_images`; same shape and dtype, seeded)."""
+    if isinstance(max_shift, bool) or not isinstance(max_shift, (int, np.integer)) or max_shift < 0:
+        raise ValueError(f"max_shift must be a non-negative integer, got max_shift={max_shift!r}")
+    x = np.asarray(images)
+    if x.ndim not in (3, 4):
+        raise ValueError(f"images must have shape (n, height, width) or (n, height, width, channels), got {x.shape}")
+    rng = np.random.default_rng(seed)
+    offsets = rng.integers(-max_shift, max_shift + 1, size=(len(x), 2))
+    out = np.empty_like(x)
+    for dx, dy in np.unique(offsets, axis=0):
+        chosen = np.flatnonzero((offsets[:, 0] == dx) & (offsets[:, 1] == dy))
+        out[chosen] = shift_images(x[chosen], int(dx), int(dy))
+    return out
+
+
 # ---------------------------------------------------------------------------
 # builders
 # ---------------------------------------------------------------------------
@@ -606,40 +623,57 @@ def accuracy(model: keras.Model, x, y, batch_size: int = 512) -> float:
 
 
 class AccuracyEvery(keras.callbacks.Callback):
-    """Record test accuracy every ``every`` training steps (and at step 0) as ``(step, accuracy)``."""
+    """Every ``every`` training steps (and at step 0), score the model on ``(x, y)``.
+
+    ``curve`` collects ``(step, accuracy)`` and ``loss_curve`` ``(step, loss)``, the loss
+    being the one the model trains on (:func:`rbf_loss` for RBF outputs, cross-entropy
+    for softmax outputs), averaged over ``(x, y)``.
+    """
 
     def __init__(self, x, y, every: int):
         super().__init__()
-        self.x, self.y = x, np.asarray(y)
+        self.x, self.y = x, np.asarray(y).reshape(-1)
         self.every = _positive_int("every", every)
         self.curve: list[tuple[int, float]] = []
+        self.loss_curve: list[tuple[int, float]] = []
         self._step = 0
+
+    def _score(self):
+        out = self.model.predict(self.x, batch_size=512, verbose=0)
+        rows = np.arange(len(self.y))
+        if is_rbf_model(self.model):
+            hits, loss = out.argmin(axis=1) == self.y, out[rows, self.y].mean()
+        else:
+            hits, loss = out.argmax(axis=1) == self.y, -np.log(np.clip(out[rows, self.y], 1e-7, 1.0)).mean()
+        self.curve.append((self._step, float(hits.mean())))
+        self.loss_curve.append((self._step, float(loss)))
 
     def on_train_begin(self, logs=None):
         if not self.curve:
-            self.curve.append((0, accuracy(self.model, self.x, self.y)))
+            self._score()
 
     def on_train_batch_end(self, batch, logs=None):
         self._step += 1
         if self._step % self.every == 0:
-            self.curve.append((self._step, accuracy(self.model, self.x, self.y)))
+            self._score()
 
 
 @dataclass
 class TrainingRun:
-    """What :func:`train` returns: Keras's per-epoch history, an accuracy curve, timing."""
+    """What :func:`train` returns: Keras's per-epoch history, test accuracy and loss curves, timing."""
 
     history: dict
     curve: list = field(default_factory=list)
+    loss_curve: list = field(default_factory=list)
     test_accuracy: float | None = None
     seconds: float = 0.0
 
 
-def compile_model(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:
+def compile_model(model: keras.Model, learning_rate=1e-3) -> keras.Model:
     """Adam, with the loss that matches the head: :func:`rbf_loss` for RBF units,
     sparse categorical cross-entropy for softmax."""
     if isinstance(learning_rate, (int, float)) and not learning_rate > 0:
-        raise ValueError(f"learning_rate must be positive, got {learning_rate!r}")
+        raise ValueError(f"learning_rate must be positive (or a keras LearningRateSchedule), got {learning_rate!r}")
     if is_rbf_model(model):
         model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=rbf_loss, metrics=[rbf_accuracy])
     else:
@@ -649,12 +683,14 @@ def compile_model(model: keras.Model, learning_rate: float = 1e-3) -> keras.Mode
 
 
 def train(model: keras.Model, x_train, y_train, *, epochs: int, batch_size: int = 64,
-          learning_rate: float = 1e-3, test_data=None, eval_every: int | None = None,
-          verbose: int = 0) -> TrainingRun:
-    """Compile (:func:`compile_model`) and fit; score on ``test_data=(x, y)`` if given.
+          learning_rate: float = 1e-3, cosine_decay: bool = False, test_data=None,
+          eval_every: int | None = None, verbose: int = 0) -> TrainingRun:
+    """Compile (:func:`compile_model`, Adam) and fit; score on ``test_data=(x, y)`` if given.
 
-    With ``eval_every`` (and ``test_data``), the test accuracy is also recorded every
-    that many steps, for learning curves finer than one point per epoch.
+    ``cosine_decay`` lowers the learning rate from ``learning_rate`` to 0 along a
+    half cosine over all the training steps. With ``eval_every`` (and ``test_data``),
+    the test accuracy is also recorded every that many steps, for learning curves
+    finer than one point per epoch.
     """
     epochs = _positive_int("epochs", epochs)
     batch_size = _positive_int("batch_size", batch_size)
@@ -662,6 +698,11 @@ def train(model: keras.Model, x_train, y_train, *, epochs: int, batch_size: int 
         raise ValueError(f"got {len(x_train)} training images but {len(y_train)} labels")
     if eval_every is not None and test_data is None:
         raise ValueError("eval_every needs test_data=(x_test, y_test) to evaluate on")
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) or not learning_rate > 0:
+        raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
+    if cosine_decay:
+        steps = epochs * int(np.ceil(len(x_train) / batch_size))
+        learning_rate = keras.optimizers.schedules.CosineDecay(float(learning_rate), steps)
     compile_model(model, learning_rate)
     callbacks = [AccuracyEvery(*test_data, every=eval_every)] if eval_every else []
     start = time.perf_counter()
@@ -669,7 +710,8 @@ def train(model: keras.Model, x_train, y_train, *, epochs: int, batch_size: int 
                         callbacks=callbacks, verbose=verbose)
     seconds = time.perf_counter() - start
     run = TrainingRun(history=dict(history.history), seconds=seconds,
-                      curve=callbacks[0].curve if callbacks else [])
+                      curve=callbacks[0].curve if callbacks else [],
+                      loss_curve=callbacks[0].loss_curve if callbacks else [])
     if test_data is not None:
         run.test_accuracy = accuracy(model, *test_data)
     return run
