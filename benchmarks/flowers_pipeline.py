@@ -3,19 +3,21 @@
     CNN_COURSE_FLOWERS_DIR=/path/to/flowers python benchmarks/flowers_pipeline.py
 
 Three measurements on local flower photos, side by side in one run, printed as
-a results table (Markdown):
+a results table (Markdown). Within each part the two sides' epochs alternate, so
+that load from other jobs on a shared machine hits both alike:
 
 1. **Input pipeline alone**: every training photo read, decoded, resized and
    preprocessed, batch after batch, for ``--epochs`` epochs. *Naive*: decode and
    resize every epoch, a sequential ``map``, no cache, no prefetch. *Tuned*:
    parallel ``map``, the decoded and resized images cached in memory, prefetch.
-   Images per second in the steady state (epochs 2 onwards: the tuned pipeline
-   fills its cache in epoch 1, whose rate is reported separately).
+   Images per second in the steady state (the median of epochs 2 onwards: the
+   tuned pipeline fills its cache in epoch 1, whose rate is reported separately).
 2. **End to end**: the same epochs training a small CNN fed by each pipeline;
-   seconds per epoch (epochs 2 onwards; epoch 1 also traces the training step).
+   seconds per epoch (median of epochs 2 onwards; epoch 1 also traces the
+   training step).
 3. **Head training**: Inception v3's frozen base + pooling + dropout + softmax,
    trained through the base, against the same head trained on bottleneck features
-   computed once; seconds per epoch (epochs 2 onwards), plus the one-off cost of
+   computed once; seconds per epoch (median of epochs 2 onwards), plus the one-off cost of
    computing the features and the epoch at which caching has paid for itself.
 
 Inception v3 runs with random weights here: the time does not depend on the
@@ -43,7 +45,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "tf_flowers, else -- offline -- the labelled stand-in)")
     parser.add_argument("--image-size", type=int, default=160, help="pipeline and small-CNN image size (160)")
     parser.add_argument("--batch-size", type=int, default=32, help="batch size everywhere (32)")
-    parser.add_argument("--epochs", type=int, default=3, help="epochs per measurement, the first excluded (3)")
+    parser.add_argument("--epochs", type=int, default=6,
+                        help="epochs per measurement; the first is excluded and the median of the rest taken (6)")
     parser.add_argument("--max-images", type=int, default=None,
                         help="use at most this many training photos in parts 1-2 (default: all)")
     parser.add_argument("--head-images", type=int, default=256,
@@ -62,8 +65,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def steady(seconds: list[float]) -> float:
-    """Mean seconds of the epochs after the first."""
-    return statistics.mean(seconds[1:])
+    """Median seconds of the epochs after the first (the median shrugs off a burst from another job)."""
+    return statistics.median(seconds[1:])
 
 
 def time_pipeline(ds, epochs: int) -> list[float]:
@@ -138,7 +141,7 @@ def main(argv=None) -> int:
         paths, labels = paths[: args.max_images], labels[: args.max_images]
     n = len(paths)
     print(f"{n} photos, {data.num_classes} classes, image size {args.image_size}, batch {args.batch_size}, "
-          f"{args.epochs} epochs per measurement (steady state = epochs 2-{args.epochs})\n")
+          f"{args.epochs} epochs per measurement (steady state = median of epochs 2-{args.epochs})\n")
     rows = []
 
     def pipeline(tuned: bool, preprocess="inception", size=args.image_size, subset=None):
@@ -147,8 +150,13 @@ def main(argv=None) -> int:
                                      tuned=tuned, preprocess=preprocess, seed=args.seed)
 
     if "pipeline" not in args.skip:
-        naive = time_pipeline(pipeline(False), args.epochs)
-        tuned = time_pipeline(pipeline(True), args.epochs)
+        # Naive and tuned epochs alternate, so a burst of load from another job hits both sides alike.
+        sides = {False: pipeline(False), True: pipeline(True)}
+        times = {False: [], True: []}
+        for _ in range(args.epochs):
+            for tuned, ds in sides.items():
+                times[tuned] += time_pipeline(ds, 1)
+        naive, tuned = times[False], times[True]
         rows += [
             ("input pipeline alone", "naive (sequential map, decode every epoch, no cache, no prefetch)",
              f"{n / steady(naive):,.0f} images/s", f"epoch 1: {n / naive[0]:,.0f} images/s"),
@@ -161,11 +169,13 @@ def main(argv=None) -> int:
         print("\n".join(" | ".join(r) for r in rows[-3:]), flush=True)
 
     if "end-to-end" not in args.skip:
-        results = {}
-        for tuned in (False, True):
-            setup.seed_everything(args.seed)
-            model = small_cnn(args.image_size, data.num_classes, args.seed)
-            results[tuned] = fit_epochs(model, pipeline(tuned), args.epochs)
+        setup.seed_everything(args.seed)
+        models = {tuned: small_cnn(args.image_size, data.num_classes, args.seed) for tuned in (False, True)}
+        sides = {False: pipeline(False), True: pipeline(True)}
+        results = {False: [], True: []}
+        for _ in range(args.epochs):
+            for tuned in (False, True):
+                results[tuned] += fit_epochs(models[tuned], sides[tuned], 1)
         rows += [
             ("end to end (small CNN)", "naive pipeline", f"{steady(results[False]):.2f} s/epoch",
              f"epoch 1: {results[False][0]:.2f} s"),
@@ -185,7 +195,6 @@ def main(argv=None) -> int:
         flowers.compile_classifier(model, 1e-3)
         images = pipeline(True, size=size, subset=count)
         time_pipeline(images, 1)  # fill the image cache: both sides start from decoded images
-        through = fit_epochs(model, images, args.epochs)
         ordered = flowers.make_pipeline(paths[:count], labels[:count], image_size=size,
                                         batch_size=args.batch_size)
         start = time.perf_counter()
@@ -193,8 +202,12 @@ def main(argv=None) -> int:
         extract = time.perf_counter() - start
         head = flowers.build_head(features.shape[1], data.num_classes, seed=args.seed)
         flowers.compile_classifier(head, 1e-3)
-        cached = fit_epochs(head, flowers.feature_dataset(features, feature_labels, batch_size=args.batch_size,
-                                                          training=True, seed=args.seed), args.epochs)
+        feature_ds = flowers.feature_dataset(features, feature_labels, batch_size=args.batch_size, training=True,
+                                             seed=args.seed)
+        through, cached = [], []
+        for _ in range(args.epochs):
+            through += fit_epochs(model, images, 1)
+            cached += fit_epochs(head, feature_ds, 1)
         ratio = steady(through) / steady(cached)
         break_even = extract / max(steady(through) - steady(cached), 1e-9)
         rows += [
