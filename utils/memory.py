@@ -18,10 +18,14 @@ image size) and are built on :mod:`utils.convmath`:
 
 :func:`measure_peak` runs a real forward pass (or training step) in a fresh
 Python process and reports TensorFlow's allocator peak
-(``tf.config.experimental.get_memory_info``; on a CPU this needs
-``TF_CPU_ALLOCATOR_USE_BFC=true`` before TensorFlow starts, hence the fresh
-process) and, on a CPU, how much the process's resident memory grew above its
-baseline (``VmHWM - VmRSS`` from ``/proc/self/status``).
+(``tf.config.experimental.get_memory_info``) and, on a CPU, how much the
+process's resident memory grew above its baseline (``VmHWM - VmRSS`` from
+``/proc/self/status``). On a CPU, TensorFlow keeps allocator statistics only
+when its CPU allocator is the BFC allocator: TensorFlow 2.21 uses it by default
+where oneDNN is on (x86 Linux); elsewhere ``get_memory_info("CPU:0")`` raises
+``ValueError: Allocator stats not available`` unless
+``TF_CPU_ALLOCATOR_USE_BFC=true`` was set before TensorFlow started. The fresh
+process sets it, and gives a clean baseline.
 
 Units: ``MB`` is 10**6 bytes and ``MiB`` is 2**20 bytes; published answers mix
 the two, so :class:`Estimate` prints both.
@@ -466,10 +470,11 @@ def measure_peak(input_shape: Sequence[int], layers: Sequence[Conv], batch_size:
                  timeout: float = 600) -> list[Measurement]:
     """Measure a forward pass (``"inference"``) and/or a training step (``"training"``) in a fresh process.
 
-    A fresh process gives a clean baseline and lets us switch TensorFlow's CPU
-    allocator to the BFC allocator (``TF_CPU_ALLOCATOR_USE_BFC=true``, read
-    only at start-up), whose statistics ``get_memory_info`` reports. On a GPU
-    the GPU's allocator is measured. Both steps are traced (and the optimizer's
+    A fresh process gives a clean baseline (no memory pooled by earlier work)
+    and lets us ask for TensorFlow's BFC allocator on the CPU
+    (``TF_CPU_ALLOCATOR_USE_BFC=true``, read only at start-up), whose
+    statistics ``get_memory_info`` reports. On a GPU the GPU's allocator is
+    measured. Both steps are traced (and the optimizer's
     slots created) on a batch of one before anything is measured; the modes then
     run once each, in order, on the same batch. The allocator's peak is reset
     before each; the process's growth is measured from one baseline taken
