@@ -165,13 +165,14 @@ def test_offline_without_data_gives_a_labelled_learnable_stand_in(offline):
     assert np.abs(means[1] - means[8]).mean() > 5
 
 
-def test_no_network_and_not_offline_is_one_clear_error(monkeypatch, online):
+def test_no_network_and_not_offline_is_one_clear_error(monkeypatch, online, tmp_path):
     import keras
 
     calls = []
 
     def failing_get_file(*args, **kwargs):
         calls.append(kwargs.get("origin"))
+        assert kwargs.get("cache_dir") == str(tmp_path / "keras_home")
         raise Exception("URL fetch failure: [Errno -2] Name or service not known")
 
     monkeypatch.setattr(keras.utils, "get_file", failing_get_file)
@@ -179,6 +180,7 @@ def test_no_network_and_not_offline_is_one_clear_error(monkeypatch, online):
         data.load_mnist()
     message = str(info.value)
     assert calls == [data.MNIST_URL]
+    assert (tmp_path / "keras_home" / "datasets").is_dir(), "the download goes where the cache step looks"
     for fix in ("connect to the internet", data.MNIST_ENV, setup.OFFLINE_ENV):
         assert fix in message
 

@@ -132,9 +132,12 @@ def fetch_verified(fname: str, url: str, sha256: str, *, what: str, env_var: str
             what, env_var, f"no verified copy in the cache ({cached}) and offline mode forbids downloading"))
     import keras
 
+    # Keras reads KERAS_HOME only at import and falls back to /tmp/.keras when the folder is
+    # missing, so name the cache explicitly and create it: the file lands where step 2 looks.
+    cached.parent.mkdir(parents=True, exist_ok=True)
     try:
         path = keras.utils.get_file(fname, origin=url, file_hash=sha256, hash_algorithm="sha256",
-                                    cache_subdir=cache_subdir)
+                                    cache_dir=str(cached.parent.parent), cache_subdir=cache_subdir)
     except Exception as error:  # get_file raises plain Exception subclasses for network and hash failures
         raise DataUnavailable(unavailable_message(
             what, env_var, f"downloading {url} failed ({type(error).__name__}: {error})")) from error
