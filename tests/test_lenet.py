@@ -55,10 +55,13 @@ def test_rbf_centres_are_fixed_digit_codes(faithful):
     assert len({tuple(c) for c in codes}) == 10  # ten different codes
 
 
-def test_softmax_head_on_faithful_body():
+def test_softmax_head_on_faithful_body(faithful):
     model = lenet.lenet5_faithful(output="softmax")
     assert model.get_layer("OUTPUT").count_params() == 850
     assert model.count_params() == 60_840 - 840 + 850
+    for name in ("C1", "S2", "C3", "S4", "C5", "F6"):  # same seed, same initial body: a controlled comparison
+        for ours, theirs in zip(model.get_layer(name).get_weights(), faithful.get_layer(name).get_weights()):
+            np.testing.assert_array_equal(ours, theirs)
 
 
 def test_modern_counts():
