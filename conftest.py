@@ -5,11 +5,15 @@ every notebook in ``notebooks/`` with nbval, comparing each cell's outputs with
 the ones saved in the notebook.
 """
 import os
+import tempfile
 
 # The test run is the quick, offline run that CI makes: notebooks read these
 # through utils.setup. Set them to 0 to test the full (online) course instead.
 os.environ.setdefault("CNN_COURSE_FAST", "1")
 os.environ.setdefault("CNN_COURSE_OFFLINE", "1")
+# Figures the notebooks save during the test run go to a scratch folder, never over the
+# committed images/ (those come from tools/run_notebook.py).
+os.environ.setdefault("CNN_COURSE_IMAGES_DIR", tempfile.mkdtemp(prefix="cnn-course-images-"))
 
 
 def pytest_collectstart(collector):

@@ -53,3 +53,14 @@ def test_show_feature_maps_one_panel_per_channel():
     plt.close(fig)
     with pytest.raises(ValueError, match=r"\(h, w, channels\)"):
         show_feature_maps(np.zeros((6, 6)))
+
+
+def test_the_test_run_never_writes_the_committed_images(monkeypatch, tmp_path):
+    from utils import course
+
+    monkeypatch.setenv(course.IMAGES_ENV, str(tmp_path))
+    fig = plt.figure()
+    assert save_fig("redirected", fig) == tmp_path / "redirected.png"
+    monkeypatch.delenv(course.IMAGES_ENV)
+    assert course.images_dir() == course.ROOT / "images"
+    plt.close(fig)

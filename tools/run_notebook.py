@@ -74,6 +74,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("CNN_COURSE_FAST", "1")
     os.environ.setdefault("CNN_COURSE_OFFLINE", "1")
+    os.environ.pop("CNN_COURSE_IMAGES_DIR", None)  # this run writes the committed figures
     for path in args.notebooks:
         nb = nbformat.read(path, as_version=4)
         if not args.no_execute:

@@ -6,6 +6,7 @@ keeps equal to this value).
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 REPO_SLUG = "cnn-course/cnn-tensorflow-course"
@@ -15,6 +16,14 @@ BRANCH = "main"
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS_DIR = ROOT / "notebooks"
 IMAGES_DIR = ROOT / "images"
+IMAGES_ENV = "CNN_COURSE_IMAGES_DIR"
+
+
+def images_dir() -> Path:
+    """Where ``save_fig`` writes: ``images/``, or ``$CNN_COURSE_IMAGES_DIR`` (the test run sets it to a
+    temporary folder, so running the tests never rewrites the committed figures)."""
+    override = os.environ.get(IMAGES_ENV)
+    return Path(override) if override else IMAGES_DIR
 
 
 def colab_url(notebook_name: str) -> str:

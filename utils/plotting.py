@@ -13,6 +13,9 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
 def save_fig(name: str, fig=None, *, images_dir: Path | str | None = None, dpi: int = 100) -> Path:
     """Save ``fig`` (default: the current figure) as ``images/<name>.png`` and return the path.
 
+    ``images_dir`` defaults to ``utils.course.images_dir()``: the course's ``images/`` folder,
+    or ``$CNN_COURSE_IMAGES_DIR`` when set (the test run points it at a temporary folder).
+
     Names are stable identifiers (lower case, digits, ``_`` and ``-``), so a
     notebook re-run overwrites its own figure instead of adding a new one. The
     PNG carries no software/date metadata, so unchanged figures give unchanged files.
@@ -23,9 +26,9 @@ def save_fig(name: str, fig=None, *, images_dir: Path | str | None = None, dpi: 
             f"digits, '_' and '-', without an extension (e.g. 'temple_vertical')"
         )
     if images_dir is None:
-        from utils.course import IMAGES_DIR
+        from utils.course import images_dir as default_images_dir
 
-        images_dir = IMAGES_DIR
+        images_dir = default_images_dir()
     images_dir = Path(images_dir)
     images_dir.mkdir(parents=True, exist_ok=True)
     fig = fig if fig is not None else plt.gcf()

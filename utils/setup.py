@@ -153,7 +153,7 @@ def quiet_tensorflow() -> None:
 
 def init(seed: int = DEFAULT_SEED, *, verbose: bool = True) -> CourseEnv:
     """Set up a notebook: seeds, quiet TensorFlow, modes. Prints one line (``verbose``)."""
-    from utils.course import IMAGES_DIR, ROOT
+    from utils.course import ROOT, images_dir
 
     env = CourseEnv(
         fast=fast_mode(),
@@ -161,7 +161,7 @@ def init(seed: int = DEFAULT_SEED, *, verbose: bool = True) -> CourseEnv:
         colab=in_colab(),
         seed=seed,
         root=ROOT,
-        images_dir=IMAGES_DIR,
+        images_dir=images_dir(),
     )
     if env.colab:
         colab_install_missing()
