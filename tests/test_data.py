@@ -112,7 +112,8 @@ def test_wrong_image_shape_in_folder_is_rejected(tmp_path):
         data.mnist_from_folder(tmp_path)
 
 
-@pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason="the real MNIST test set (../shared/data/mnist) is not beside this checkout")
+@pytest.mark.skipif(not SHARED_MNIST.is_dir(),
+                    reason="the real MNIST test set (../shared/data/mnist) is not beside this checkout")
 def test_real_mnist_test_set_matches_its_documented_facts():
     mnist = data.mnist_from_folder(SHARED_MNIST)
     labels = np.concatenate([mnist.y_train, mnist.y_test])

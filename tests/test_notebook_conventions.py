@@ -29,7 +29,7 @@ def test_there_are_notebooks_and_they_are_numbered_without_gaps():
 
 
 def test_the_repository_address_is_defined_once():
-    assert f'REPO_URL = "{course.REPO_URL}"' in FIRST_CELL
+    assert f'"{course.REPO_URL}"' in FIRST_CELL and FIRST_CELL.count("https://") == 1
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

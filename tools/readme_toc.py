@@ -31,7 +31,8 @@ def rows() -> list[str]:
         promise = re.search(r"\*\*(.+?)\*\*", text, re.S)
         title = title.group(1).strip() if title else path.stem
         promise = " ".join(promise.group(1).split()) if promise else ""
-        lines.append(f"| {int(path.name[:2])} | [{title}](notebooks/{path.name}) | {promise} | {colab_badge(path.name)} |")
+        number, link = int(path.name[:2]), f"[{title}](notebooks/{path.name})"
+        lines.append(f"| {number} | {link} | {promise} | {colab_badge(path.name)} |")
     return lines
 
 
