@@ -113,3 +113,19 @@ def test_grad_cam_reaches_inside_a_nested_base_like_a_transfer_model():
         visualize.grad_cam(model, blob(12, 4)[..., None], "mixed99")
     with pytest.raises(ValueError, match="not a convolutional feature map"):
         visualize.grad_cam(model, blob(12, 4)[..., None], "predictions")
+
+
+def test_grad_cam_explains_the_score_before_the_softmax():
+    """A confident softmax has almost no gradient; the logit's gradient still shows the evidence."""
+    inputs = keras.Input((SIZE, SIZE, 1))
+    conv = keras.layers.Conv2D(1, 3, padding="same", activation="relu", name="conv",
+                               kernel_initializer="ones", bias_initializer="zeros")(inputs)
+    pooled = keras.layers.GlobalAveragePooling2D()(conv)
+    outputs = keras.layers.Dense(2, activation="softmax", name="predictions",
+                                 kernel_initializer=keras.initializers.Constant([[500.0, -500.0]]))(pooled)
+    model = keras.Model(inputs, outputs)
+    image = blob(5, 9)[..., None]
+    assert float(model(image[None])[0, 0]) > 0.999999  # saturated
+    heat, cls = visualize.grad_cam(model, image, "conv")
+    row, col = np.unravel_index(heat.argmax(), heat.shape)
+    assert cls == 0 and heat.max() == pytest.approx(1.0) and abs(col - 5) <= 1 and abs(row - 9) <= 1

@@ -34,7 +34,7 @@ def save_fig(name: str, fig=None, *, images_dir: Path | str | None = None, dpi: 
     fig = fig if fig is not None else plt.gcf()
     fig.tight_layout()
     path = images_dir / f"{name}.png"
-    fig.savefig(path, format="png", dpi=dpi, metadata={"Software": None})
+    fig.savefig(path, format="png", dpi=dpi, bbox_inches="tight", pad_inches=0.1, metadata={"Software": None})
     return path
 
 

@@ -106,8 +106,33 @@ def grad_cam_layer_names(model) -> list[str]:
     return names
 
 
-def _chain_probe(model, nested, layer):
-    """(maps, predictions) for a chain model ``input -> ... -> nested base -> ... -> head``.
+def _softmax_head(model):
+    """The final layer when it ends in a softmax (a softmax ``Dense`` or ``Activation``), else None."""
+    last = model.layers[-1]
+    activation = getattr(last, "activation", None)
+    if getattr(activation, "__name__", "") == "softmax":
+        return last
+    return None
+
+
+def _scores(head, head_input, predictions):
+    """Class scores before the softmax: Grad-CAM explains these, not probabilities.
+
+    The gradient of a softmax probability also pulls in every other class and
+    vanishes when the model is confident; the pre-softmax score does neither.
+    """
+    import tensorflow as tf
+
+    if head is None:
+        return predictions
+    if head.__class__.__name__ == "Activation":
+        return head_input
+    logits = tf.matmul(head_input, head.kernel)
+    return logits + head.bias if getattr(head, "use_bias", False) else logits
+
+
+def _chain_probe(model, nested, layer, head):
+    """(maps, head input, predictions) for a chain model ``input -> ... -> nested base -> ... -> head``.
 
     Runs the outer model's layers one after the other in inference mode,
     taking the chosen map from inside ``nested``.
@@ -117,15 +142,17 @@ def _chain_probe(model, nested, layer):
     inner = keras.Model(nested.inputs[0], [layer.output, nested.outputs[0]])
 
     def probe(images):
-        x, maps = images, None
+        x, maps, head_input = images, None, None
         for outer in model.layers:
             if outer.__class__.__name__ == "InputLayer":
                 continue
+            if outer is head:
+                head_input = x
             if outer is nested:
                 maps, x = inner(x, training=False)
             else:
                 x = outer(x, training=False)
-        return maps, x
+        return maps, head_input, x
 
     return probe
 
@@ -135,7 +162,8 @@ def grad_cam(model, image, layer_name: str, class_index: int | None = None) -> t
 
     For class score ``y_c`` and the layer's maps ``A_k``, each map is weighted
     by the spatial mean of ``d y_c / d A_k`` and the weighted sum is passed
-    through ReLU (Selvaraju et al., 2017). ``class_index`` defaults to the
+    through ReLU (Selvaraju et al., 2017). When the model ends in a softmax,
+    ``y_c`` is the score *before* it (the logit). ``class_index`` defaults to the
     predicted class. The layer is a top-level layer with a 4-D output, or one
     inside a nested base model (``input -> base -> head``, as transfer-learning
     models are built).
@@ -153,25 +181,28 @@ def grad_cam(model, image, layer_name: str, class_index: int | None = None) -> t
         if layer_name not in top_level:
             raise ValueError(f"model {model.name!r} has no layer named {layer_name!r}; {choice}: {_choices(valid)}")
         layer = _check_layer(model, layer_name, valid, choice)
-        probe_model = keras.Model(model.inputs[0], [layer.output, model.outputs[0]])
+        head = _softmax_head(model)
+        head_input = head.input if head is not None else model.outputs[0]
+        probe_model = keras.Model(model.inputs[0], [layer.output, head_input, model.outputs[0]])
 
         def probe(images):
             return probe_model(images, training=False)
     else:
         nested = next(n for n in _nested_models(model) if layer_name in [x.name for x in n.layers])
         layer = _check_layer(nested, layer_name, valid, choice)
-        probe = _chain_probe(model, nested, layer)
+        head = _softmax_head(model)
+        probe = _chain_probe(model, nested, layer, head)
     images = _check_images(model, image)
     if images.shape[0] != 1:
         raise ValueError(f"grad_cam explains one image at a time, got a batch of {images.shape[0]}")
     with tf.GradientTape() as tape:
-        maps, predictions = probe(tf.constant(images))
+        maps, head_input, predictions = probe(tf.constant(images))
         n_classes = predictions.shape[-1]
         if class_index is None:
             class_index = int(tf.argmax(predictions[0]))
         elif not 0 <= class_index < n_classes:
             raise ValueError(f"class_index={class_index} is out of range for {n_classes} classes")
-        score = predictions[:, class_index]
+        score = _scores(head, head_input, predictions)[:, class_index]
     expected = np.asarray(model(images, training=False))
     if not np.allclose(np.asarray(predictions), expected, atol=1e-4):
         raise ValueError(f"model {model.name!r} is not a simple chain around its nested base, so Grad-CAM "
