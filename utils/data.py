@@ -159,8 +159,8 @@ def read_rgb_image(path: Path | str, *, verbose: bool = True) -> np.ndarray:
 
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"image file not found: {path} -- check the path (it is relative to "
-                                f"{Path.cwd()}) or give an absolute one")
+        raise FileNotFoundError(f"image file not found: {path} -- check the spelling; a relative path starts "
+                                f"from the folder the notebook runs in (notebooks/), or give an absolute path")
     if not path.is_file():
         raise IsADirectoryError(f"{path} is a folder, not an image file -- give the path of one image")
     try:
