@@ -77,3 +77,21 @@ def test_tensorflow_log_level_is_set_before_import():
     import os
 
     assert os.environ.get("TF_CPP_MIN_LOG_LEVEL") in {"1", "2", "3"}
+
+
+def test_expect_error_prints_the_message_instead_of_a_traceback(capsys):
+    with setup.expect_error(ValueError, KeyError):
+        raise ValueError("kernel 7x7 does not fit")
+    assert capsys.readouterr().out == "ValueError: kernel 7x7 does not fit\n"
+
+
+def test_expect_error_fails_when_nothing_or_something_else_is_raised():
+    with pytest.raises(AssertionError, match="expected ValueError, but no error was raised"):
+        with setup.expect_error(ValueError):
+            pass
+    with pytest.raises(TypeError):
+        with setup.expect_error(ValueError):
+            raise TypeError("not the expected kind")
+    with pytest.raises(ValueError, match="at least one exception class"):
+        with setup.expect_error():
+            pass

@@ -35,6 +35,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from utils import convmath
 from utils.convmath import conv_macs
 
 # ---------------------------------------------------------------------------
@@ -42,10 +43,7 @@ from utils.convmath import conv_macs
 # ---------------------------------------------------------------------------
 
 
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {name}={value!r}")
-    return value
+_positive_int = convmath.positive_int
 
 
 def _image_shape(input_shape, *, builder: str) -> tuple[int, int, int]:

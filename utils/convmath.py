@@ -16,14 +16,20 @@ import math
 import numbers
 from collections.abc import Iterable, Sequence
 
+import numpy as np
+
 DTYPE_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "int8": 1, "uint8": 1,
                "int32": 4, "int64": 8}
 
 
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+def positive_int(name: str, value) -> int:
+    """``value`` as an int if it is a positive integer (NumPy integers too, never a bool); else ValueError."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {name}={value!r}")
-    return value
+    return int(value)
+
+
+_positive_int = positive_int  # the name the rest of this module uses
 
 
 def _non_negative_int(name: str, value) -> int:

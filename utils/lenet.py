@@ -74,10 +74,7 @@ DIGIT_BITMAPS: tuple[tuple[str, ...], ...] = (
 # argument checks
 # ---------------------------------------------------------------------------
 
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {name}={value!r}")
-    return int(value)
+_positive_int = convmath.positive_int
 
 
 def _int_tuple(name: str, values, *, allow_empty: bool = True) -> tuple[int, ...]:

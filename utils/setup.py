@@ -20,6 +20,7 @@ The switches are environment variables, read here and nowhere else:
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import random
@@ -170,3 +171,25 @@ def init(seed: int = DEFAULT_SEED, *, verbose: bool = True) -> CourseEnv:
     if verbose:
         print(env.describe())
     return env
+
+
+@contextlib.contextmanager
+def expect_error(*kinds: type[BaseException]):
+    """Show the error a bad input gets, as one printed line instead of a traceback.
+
+    Notebooks use it to demonstrate the helpers' messages::
+
+        with setup.expect_error(ValueError):
+            correlate2d(image, np.ones((7, 7)))
+
+    If nothing (or a different kind of error) is raised, the cell fails, so a
+    check that stops working does not go unnoticed.
+    """
+    if not kinds:
+        raise ValueError("expect_error needs at least one exception class, e.g. expect_error(ValueError)")
+    try:
+        yield
+    except kinds as error:
+        print(f"{type(error).__name__}: {error}")
+    else:
+        raise AssertionError(f"expected {' or '.join(k.__name__ for k in kinds)}, but no error was raised")
