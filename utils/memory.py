@@ -449,7 +449,10 @@ def _probe(spec: dict) -> list[dict]:
     steps = {"inference": predict, "training": train}
     for mode in spec["modes"]:  # trace, create the variables and the optimizer's slots
         np.asarray(steps[mode](tf.zeros((1, *shape))))
-    x = tf.constant(np.random.default_rng(spec["seed"]).normal(size=(spec["batch_size"], *shape)), tf.float32)
+    # Made by an op on the device, so the input batch lives in the measured allocator (a tensor converted
+    # from NumPy may be placed in host memory the allocator never sees, which made the baseline flaky).
+    with tf.device(device):
+        x = tf.random.stateless_normal((spec["batch_size"], *shape), seed=[spec["seed"], 0])
     process_baseline = process_memory()["current"] if not gpu and reset_process_peak() else None
     results = []
     for mode in spec["modes"]:
