@@ -26,16 +26,6 @@ def write_idx(folder: Path, stem: str, array: np.ndarray, gz: bool = True) -> No
         (folder / stem).write_bytes(raw)
 
 
-@pytest.fixture
-def offline(monkeypatch):
-    monkeypatch.setenv(setup.OFFLINE_ENV, "1")
-
-
-@pytest.fixture
-def online(monkeypatch):
-    monkeypatch.setenv(setup.OFFLINE_ENV, "0")
-
-
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch, tmp_path):
     """No test sees the developer's MNIST folder or Keras cache."""

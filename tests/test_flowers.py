@@ -81,16 +81,6 @@ def isolated(monkeypatch, tmp_path):
     monkeypatch.setattr(flowers, "_stand_in_folder", lambda seed: tmp_path / f"stand_in_{seed}")
 
 
-@pytest.fixture
-def offline(monkeypatch):
-    monkeypatch.setenv(setup.OFFLINE_ENV, "1")
-
-
-@pytest.fixture
-def online(monkeypatch):
-    monkeypatch.setenv(setup.OFFLINE_ENV, "0")
-
-
 # --- safe extraction ----------------------------------------------------------------
 
 def test_safe_extract_extracts_a_normal_archive(tmp_path):

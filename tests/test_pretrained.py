@@ -28,11 +28,6 @@ def isolated(monkeypatch, tmp_path):
     monkeypatch.setenv(setup.OFFLINE_ENV, "1")
 
 
-@pytest.fixture
-def online(monkeypatch):
-    monkeypatch.setenv(setup.OFFLINE_ENV, "0")
-
-
 @pytest.fixture(scope="module")
 def inception():
     """Inception v3 built once, offline with an empty cache: random weights (and the output it printed)."""
