@@ -1,19 +1,65 @@
-# Course set-up: the same first cell in every notebook (a test keeps it so).
-# On Colab it fetches the course first, so that `utils` imports.
-import os
-import pathlib
-import subprocess
-import sys
+"""Keep every notebook's opening the same: the set-up cell and the licence line.
 
-REPO_URL = os.environ.get("CNN_COURSE_REPO_URL", "https://github.com/cnn-course/cnn-tensorflow-course")
-CANDIDATES = [pathlib.Path.cwd(), *pathlib.Path.cwd().parents, pathlib.Path.cwd() / "cnn-course"]
-if "google.colab" in sys.modules and not any((p / "utils" / "setup.py").is_file() for p in CANDIDATES):
-    subprocess.run(["git", "clone", "--depth", "1", REPO_URL, "cnn-course"], check=True)
-ROOT = next((p for p in CANDIDATES if (p / "utils" / "setup.py").is_file()), None)
-if ROOT is None:
-    raise RuntimeError("Cannot find the course's utils/ folder: open this notebook from its notebooks/ folder.")
+    python tools/first_cell.py          # rewrite them in every notebook
+    python tools/first_cell.py --check  # exit 1 if a notebook differs (a test runs this)
+
+The set-up cell's text is ``utils.course.FIRST_CELL`` (the repository address is defined
+there once). Its output is the mode line, which differs between the reference run and the
+test run, so the cell carries ``nbval-ignore-output``. The licence line ends the first
+markdown cell, as in tensorflow/docs.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from utils import setup  # noqa: E402
+from utils.course import FIRST_CELL  # noqa: E402
 
-ENV = setup.init()
+IGNORE = "nbval-ignore-output"
+LICENCE = ("<sub>Code: [Apache 2.0](../LICENSE) · Text and figures: [CC BY 4.0](../LICENSE-TEXT.md) · "
+           "[How to cite](../README.md#citing-the-course)</sub>")
+
+
+def fix(nb) -> bool:
+    """Bring one notebook's opening in line; True if anything changed."""
+    changed = False
+    intro = nb.cells[0]
+    if LICENCE not in intro.source:
+        lines = [line for line in intro.source.rstrip().splitlines() if not line.startswith("<sub>Code:")]
+        intro.source = "\n".join(lines).rstrip() + "\n\n" + LICENCE
+        changed = True
+    cell = next(c for c in nb.cells if c.cell_type == "code")
+    if cell.source != FIRST_CELL:
+        cell.source = FIRST_CELL
+        changed = True
+    tags = cell.metadata.setdefault("tags", [])
+    if IGNORE not in tags:
+        tags.append(IGNORE)
+        changed = True
+    return changed
+
+
+def main(argv: list[str]) -> int:
+    check = "--check" in argv
+    stale = []
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        if fix(nb):
+            stale.append(path.name)
+            if not check:
+                from run_notebook import write
+
+                write(nb, path)
+    if check and stale:
+        print("notebooks whose opening is stale (run python tools/first_cell.py): " + ", ".join(stale))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

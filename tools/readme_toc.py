@@ -1,11 +1,12 @@
-"""Write the README's table of contents from the notebooks themselves.
+"""Write the README's table of contents and run-time table from the notebooks themselves.
 
-    python tools/readme_toc.py          # rewrite the table between the markers
-    python tools/readme_toc.py --check  # exit 1 if the README's table is stale
+    python tools/readme_toc.py          # rewrite the tables between their markers
+    python tools/readme_toc.py --check  # exit 1 if a README table is stale
 
-Each row takes the notebook's title ("# N. Title") and its bold one-line
+Each contents row takes the notebook's title ("# N. Title") and its bold one-line
 promise from the first markdown cell; the badge comes from utils.course, where
-the repository address is defined once.
+the repository address is defined once. Each time row comes from the notebook's
+``cnn_course.reference_run`` metadata, which tools/run_notebook.py --reference writes.
 """
 from __future__ import annotations
 
@@ -16,15 +17,35 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
 
 from utils.course import colab_badge  # noqa: E402
 
 START, END = "<!-- toc:start -->", "<!-- toc:end -->"
+TIMES_START, TIMES_END = "<!-- times:start -->", "<!-- times:end -->"
+
+
+def notebooks() -> list[Path]:
+    return sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def time_rows() -> list[str]:
+    from run_notebook import minutes
+
+    lines = ["| # | Notebook | Reference run | Date | Machine | Python / TF / Keras |", "|---|---|---|---|---|---|"]
+    for path in notebooks():
+        run = json.loads(path.read_text(encoding="utf-8"))["metadata"].get("cnn_course", {}).get("reference_run")
+        if run is None:
+            lines.append(f"| {int(path.name[:2])} | {path.name} | not yet made | | | |")
+            continue
+        lines.append(f"| {int(path.name[:2])} | {path.name} | {minutes(run['wall_s'])} | {run['date']} | "
+                     f"{run['machine']} | {run['python']} / {run['tensorflow']} / {run['keras']} |")
+    return lines
 
 
 def rows() -> list[str]:
     lines = ["| # | Notebook | What you will learn | Colab |", "|---|---|---|---|"]
-    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+    for path in notebooks():
         cell = json.loads(path.read_text(encoding="utf-8"))["cells"][0]
         text = "".join(cell["source"])
         title = re.search(r"^# \d+\.\s*(.+)$", text, re.M)
@@ -36,12 +57,17 @@ def rows() -> list[str]:
     return lines
 
 
+def replace_between(text: str, start: str, end: str, lines: list[str]) -> str:
+    if start not in text or end not in text:
+        raise SystemExit(f"README.md lacks the markers {start} / {end}")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return head + start + "\n" + "\n".join(lines) + "\n" + end + tail
+
+
 def render(readme: str) -> str:
-    if START not in readme or END not in readme:
-        raise SystemExit(f"README.md lacks the markers {START} / {END}")
-    head, rest = readme.split(START, 1)
-    _, tail = rest.split(END, 1)
-    return head + START + "\n" + "\n".join(rows()) + "\n" + END + tail
+    readme = replace_between(readme, START, END, rows())
+    return replace_between(readme, TIMES_START, TIMES_END, time_rows())
 
 
 def main(argv: list[str]) -> int:
@@ -50,7 +76,7 @@ def main(argv: list[str]) -> int:
     fresh = render(current)
     if "--check" in argv:
         if fresh != current:
-            print("README.md's table of contents is stale: run python tools/readme_toc.py")
+            print("README.md's contents or run-time table is stale: run python tools/readme_toc.py")
             return 1
         return 0
     path.write_text(fresh, encoding="utf-8")

@@ -1,30 +1,48 @@
-"""Execute notebooks in place, in the test suite's mode, and normalise their JSON.
+"""Execute notebooks in place and normalise their JSON: the reference run, or a quick test run.
 
-    python tools/run_notebook.py notebooks/01_convolution.ipynb [more.ipynb ...]
+    python tools/run_notebook.py --reference notebooks/05_typical_cnn_mnist.ipynb [more ...]
+    python tools/run_notebook.py --reference --all
+    python tools/run_notebook.py notebooks/05_typical_cnn_mnist.ipynb   # quick run, never commit it
 
-The saved outputs are what nbval compares against, so notebooks are executed
-the way the test command runs them: fast + offline mode, in this Python
-environment, from the notebooks/ folder. Point the loaders at local data first
-if you have it (CNN_COURSE_MNIST_DIR, CNN_COURSE_FLOWERS_DIR), as CI does.
+**The reference run** makes what a reader sees: the stored outputs and the figures in
+``images/``. It runs the notebook in full mode (``CNN_COURSE_FAST=0``), offline
+(``CNN_COURSE_OFFLINE=1``: nothing is downloaded on this machine) and with the loaders
+pointed at real local data: ``--data DIR`` (a folder holding ``mnist/`` and
+``oxford_flowers_mini/``) or the ``CNN_COURSE_MNIST_DIR`` / ``CNN_COURSE_FLOWERS_DIR``
+variables. It records the date, machine, versions and wall time in the notebook's
+metadata (``cnn_course.reference_run``), writes the time into the first markdown cell
+between ``<!-- reference-time -->`` markers, marks notebooks that train for Colab's GPU
+runtime, and refreshes the README's time table.
 
-Normalising keeps diffs reviewable: no per-cell timing metadata, no saved
-widget state (it breaks GitHub's renderer when stale), a fixed kernelspec,
-one-space-indented JSON with sorted keys and a final newline.
+The test suite (``pytest``) then runs every notebook in fast mode and compares the cells
+whose output does not depend on the mode with these stored outputs.
+
+Normalising keeps diffs reviewable: no per-cell timing metadata, no saved widget state
+(it breaks GitHub's renderer when stale), a fixed kernelspec, one-space-indented JSON with
+sorted keys and a final newline.
 """
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
+import platform
 import re
+import subprocess
 import sys
 import time
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
 
+ROOT = Path(__file__).resolve().parents[1]
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
-
+TIME_START, TIME_END = "<!-- reference-time -->", "<!-- /reference-time -->"
+# Colab opens a notebook with this metadata on a GPU runtime.
+COLAB_GPU = {"accelerator": "GPU", "colab": {"gpuType": "T4", "provenance": []}}
+TRAINS = re.compile(r"\.fit\(|GradientTape")
 
 # TensorFlow's C++ start-up lines on stderr: noise for a reader, never compared by nbval.
 NOISE = re.compile(r"^(?:[IWE]\d{4} [\d:. ]+\d+ \S+:\d+\]|WARNING: All log messages before absl|"
@@ -46,7 +64,6 @@ def strip_noise(outputs: list) -> list:
 def normalise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     nb.metadata.pop("widgets", None)
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
-    nb.metadata.setdefault("language_info", {"name": "python"})
     nb.metadata["language_info"] = {"name": "python"}
     nb.metadata.pop("jupytext", None)
     for cell in nb.cells:
@@ -66,26 +83,114 @@ def write(nb: nbformat.NotebookNode, path: Path) -> None:
     path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
 
 
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def machine() -> str:
+    """The CPU the run used, in words: '2-core x86_64 CPU (Intel(R) Xeon(R) ...)'."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()}-core {platform.machine()} CPU ({model})"
+
+
+def minutes(seconds: float) -> str:
+    """'45 s', '1.6 min', '12 min': how the notebooks and the README state a run time."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.1f} min" if seconds < 600 else f"{seconds / 60:.0f} min"
+
+
+def record_reference(nb: nbformat.NotebookNode, wall_s: float) -> None:
+    """Stamp the reference run into the metadata and the first markdown cell."""
+    nb.metadata["cnn_course"] = {"reference_run": {
+        "date": datetime.date.today().isoformat(),
+        "machine": machine(),
+        "python": platform.python_version(),
+        "tensorflow": _version("tensorflow"),
+        "keras": _version("keras"),
+        "mode": "full, offline, real local data",
+        "wall_s": round(wall_s, 1),
+    }}
+    trains = any(TRAINS.search(c.source) for c in nb.cells if c.cell_type == "code")
+    if trains:
+        nb.metadata.update(COLAB_GPU)
+    else:
+        for key in COLAB_GPU:
+            nb.metadata.pop(key, None)
+    intro = nb.cells[0]
+    line = (f"{TIME_START}*Runs in about {minutes(wall_s)} on a 2-core CPU (reference run, "
+            f"{nb.metadata['cnn_course']['reference_run']['date']})"
+            + ("; on Colab, a GPU runtime (Runtime → Change runtime type) makes the training cells faster."
+               if trains else ".") + f"*{TIME_END}")
+    if TIME_START in intro.source:
+        intro.source = re.sub(re.escape(TIME_START) + ".*?" + re.escape(TIME_END), line, intro.source, flags=re.S)
+    else:
+        # Before the licence line, which closes the cell.
+        parts = intro.source.rstrip().rsplit("\n\n", 1)
+        intro.source = (parts[0] + "\n\n" + line + "\n\n" + parts[1]) if len(parts) == 2 else intro.source + "\n\n" + line
+
+
+def reference_environment(data: Path | None) -> dict[str, str]:
+    env = {"CNN_COURSE_FAST": "0", "CNN_COURSE_OFFLINE": "1"}
+    if data is not None:
+        for var, sub in (("CNN_COURSE_MNIST_DIR", "mnist"), ("CNN_COURSE_FLOWERS_DIR", "oxford_flowers_mini")):
+            if (data / sub).is_dir():
+                env[var] = str((data / sub).resolve())
+    missing = [v for v in ("CNN_COURSE_MNIST_DIR", "CNN_COURSE_FLOWERS_DIR") if v not in env and v not in os.environ]
+    if missing:
+        raise SystemExit(f"the reference run needs the real local data: pass --data DIR (a folder with mnist/ and "
+                         f"oxford_flowers_mini/) or set {' and '.join(missing)}")
+    return env
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("notebooks", nargs="+", type=Path)
+    parser.add_argument("notebooks", nargs="*", type=Path)
+    parser.add_argument("--all", action="store_true", help="every notebook in notebooks/")
+    parser.add_argument("--reference", action="store_true", help="the reference run (full mode, real local data)")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="folder with mnist/ and oxford_flowers_mini/ (default: ../shared/data beside the checkout"
+                             ", when it exists)")
     parser.add_argument("--no-execute", action="store_true", help="only normalise the JSON")
-    parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
     args = parser.parse_args(argv)
-    os.environ.setdefault("CNN_COURSE_FAST", "1")
-    os.environ.setdefault("CNN_COURSE_OFFLINE", "1")
+    paths = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")) if args.all else args.notebooks
+    if not paths:
+        parser.error("name the notebooks to run, or --all")
+    if args.reference:
+        data = args.data
+        if data is None and (ROOT.parent / "shared" / "data").is_dir():
+            data = ROOT.parent / "shared" / "data"
+        os.environ.update(reference_environment(data))
+    else:
+        os.environ.setdefault("CNN_COURSE_FAST", "1")
+        os.environ.setdefault("CNN_COURSE_OFFLINE", "1")
     os.environ.pop("CNN_COURSE_IMAGES_DIR", None)  # this run writes the committed figures
-    for path in args.notebooks:
+    for path in paths:
         nb = nbformat.read(path, as_version=4)
         if not args.no_execute:
             start = time.perf_counter()
             client = NotebookClient(nb, timeout=args.timeout, kernel_name="python3",
                                     resources={"metadata": {"path": str(path.parent.resolve())}})
             client.execute()
-            print(f"{path}: executed in {time.perf_counter() - start:.1f} s", file=sys.stderr)
-        # nbformat 4.5 cell ids are random per conversion; drop them for stable diffs.
+            wall = time.perf_counter() - start
+            print(f"{path}: executed in {wall:.1f} s", file=sys.stderr)
+            if args.reference:
+                record_reference(nb, wall)
         nb.nbformat_minor = 4
         write(normalise(nb), path)
+    if args.reference and not args.no_execute:
+        subprocess.run([sys.executable, str(ROOT / "tools" / "readme_toc.py")], check=True)
     return 0
 
 

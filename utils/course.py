@@ -1,8 +1,9 @@
-"""Facts about the course itself, defined once.
+"""Facts about the course itself, defined once: its public address, folders and first cell.
 
-``REPO_URL`` is the address the "Open in Colab" badges and the Colab set-up cell
-use. A fork changes it here (and in the first cell of each notebook, which a test
-keeps equal to this value).
+``REPO_SLUG`` is the GitHub address the "Open in Colab" badges, the Colab install line
+of every notebook's first cell and ``CITATION.cff`` use. A fork changes it here, then
+runs ``python tools/first_cell.py`` (rewrites the first cell of every notebook) and
+``python tools/readme_toc.py`` (the README's badges); tests keep all of them equal.
 """
 from __future__ import annotations
 
@@ -13,15 +14,29 @@ REPO_SLUG = "cnn-course/cnn-tensorflow-course"
 REPO_URL = f"https://github.com/{REPO_SLUG}"
 BRANCH = "main"
 
-ROOT = Path(__file__).resolve().parent.parent
+# The package lives in a checkout (``pip install -e .``) or, on Colab, in site-packages
+# (``pip install git+...``); only a checkout has the course's notebooks/ and images/.
+_PACKAGE_PARENT = Path(__file__).resolve().parent.parent
+IN_CHECKOUT = (_PACKAGE_PARENT / "notebooks").is_dir()
+ROOT = _PACKAGE_PARENT if IN_CHECKOUT else Path.cwd()
 NOTEBOOKS_DIR = ROOT / "notebooks"
 IMAGES_DIR = ROOT / "images"
 IMAGES_ENV = "CNN_COURSE_IMAGES_DIR"
 
+# The first code cell of every notebook (tools/first_cell.py writes it, a test keeps it).
+FIRST_CELL = f"""\
+# Set-up: on Colab, install the course's helpers (locally, `pip install -r requirements.txt` did).
+import sys
+if "google.colab" in sys.modules:
+    %pip install -q git+{REPO_URL}
+from utils import setup
+ENV = setup.init()"""
+
 
 def images_dir() -> Path:
-    """Where ``save_fig`` writes: ``images/``, or ``$CNN_COURSE_IMAGES_DIR`` (the test run sets it to a
-    temporary folder, so running the tests never rewrites the committed figures)."""
+    """Where ``save_fig`` writes: the checkout's ``images/`` (on Colab: ``./images``), or
+    ``$CNN_COURSE_IMAGES_DIR`` (the test run sets it to a temporary folder, so running the
+    tests never rewrites the committed figures)."""
     override = os.environ.get(IMAGES_ENV)
     return Path(override) if override else IMAGES_DIR
 
