@@ -85,6 +85,32 @@ def test_expect_error_prints_the_message_instead_of_a_traceback(capsys):
     assert capsys.readouterr().out == "ValueError: kernel 7x7 does not fit\n"
 
 
+def test_expect_error_with_keywords_compares_the_words_not_the_wording(capsys):
+    # A library's message: the learner gets it whole on stderr, stdout gets a line
+    # that is the same whatever the library's version words around the keywords.
+    for message in ("Input 0 of layer \"lines\" is incompatible with the layer: expected min_ndim=4, found ndim=3.",
+                    "Input 0 with name 'None' of layer 'lines' is incompatible with the layer: "
+                    "expected min_ndim=4, found ndim=3. Full shape received: (427, 640, 3)"):
+        with setup.expect_error(ValueError, keywords=("min_ndim=4", "found ndim=3")):
+            raise ValueError(message)
+        captured = capsys.readouterr()
+        assert captured.err == f"ValueError: {message}\n"
+        assert captured.out == ("ValueError, naming 'min_ndim=4' and 'found ndim=3' "
+                                "(the library's wording, printed above, varies between versions)\n")
+    with setup.expect_error(KeyError, keywords="NDIM"):  # one keyword as a string; case does not matter
+        raise KeyError("expected ndim=4")
+    assert capsys.readouterr().out.startswith("KeyError, naming 'NDIM' (")
+
+
+def test_expect_error_fails_when_a_keyword_is_missing():
+    with pytest.raises(AssertionError, match=r"does not name 'min_ndim=4': ValueError: expected rank 4, got 3"):
+        with setup.expect_error(ValueError, keywords=("ndim", "min_ndim=4")):
+            raise ValueError("expected rank 4, got 3 (ndim)")
+    with pytest.raises(AssertionError, match="expected ValueError, but no error was raised"):
+        with setup.expect_error(ValueError, keywords=("ndim",)):
+            pass
+
+
 def test_expect_error_fails_when_nothing_or_something_else_is_raised():
     with pytest.raises(AssertionError, match="expected ValueError, but no error was raised"):
         with setup.expect_error(ValueError):

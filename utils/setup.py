@@ -174,7 +174,7 @@ def init(seed: int = DEFAULT_SEED, *, verbose: bool = True) -> CourseEnv:
 
 
 @contextlib.contextmanager
-def expect_error(*kinds: type[BaseException]):
+def expect_error(*kinds: type[BaseException], keywords: tuple[str, ...] | str = ()):
     """Show the error a bad input gets, as one printed line instead of a traceback.
 
     Notebooks use it to demonstrate the helpers' messages::
@@ -182,14 +182,40 @@ def expect_error(*kinds: type[BaseException]):
         with setup.expect_error(ValueError):
             correlate2d(image, np.ones((7, 7)))
 
+    prints ``ValueError: <the message>``. The course's own messages are worded
+    here, so they are printed (and compared by the tests) whole.
+
+    A message that Keras or TensorFlow writes is worded differently from one
+    version to the next. For those, name the words that matter::
+
+        with setup.expect_error(ValueError, keywords=("min_ndim=4", "found ndim=3")):
+            conv(image)          # a single image where Keras wants a batch
+
+    The learner still reads the library's whole message (on stderr, which the
+    tests do not compare), and stdout gets one line that stays the same on every
+    version: ``ValueError, naming 'min_ndim=4' and 'found ndim=3' (...)``. The
+    keywords are matched case-insensitively; a missing one fails the cell.
+
     If nothing (or a different kind of error) is raised, the cell fails, so a
     check that stops working does not go unnoticed.
     """
     if not kinds:
         raise ValueError("expect_error needs at least one exception class, e.g. expect_error(ValueError)")
+    if isinstance(keywords, str):
+        keywords = (keywords,)
     try:
         yield
     except kinds as error:
-        print(f"{type(error).__name__}: {error}")
+        line = f"{type(error).__name__}: {error}"
+        if not keywords:
+            print(line)
+            return
+        missing = [k for k in keywords if k.lower() not in str(error).lower()]
+        if missing:
+            raise AssertionError(
+                f"the {type(error).__name__} does not name {', '.join(map(repr, missing))}: {line}") from error
+        print(line, file=sys.stderr, flush=True)
+        print(f"{type(error).__name__}, naming {' and '.join(map(repr, keywords))} "
+              "(the library's wording, printed above, varies between versions)", flush=True)
     else:
         raise AssertionError(f"expected {' or '.join(k.__name__ for k in kinds)}, but no error was raised")
