@@ -39,7 +39,7 @@ q1 = ValueExercise(
 
 
 # q2: the output-size formula, written by the learner.
-def conv_output_size(n, kernel, stride=1, padding="valid", dilation=1):
+def output_size(n, kernel, stride=1, padding="valid", dilation=1):
     """Output length along one axis: padding is "same", "valid" or zeros added on each side."""
     span = (kernel - 1) * dilation + 1  # the input pixels a dilated kernel covers
     if padding == "same":
@@ -81,7 +81,7 @@ CASES = [(224, 7, 2, "same", 1), (224, 7, 2, "valid", 1), (28, 5, 1, "valid", 1)
          (32, 3, 1, "valid", 2), (32, 3, 2, "valid", 2), (32, 3, 1, 2, 2)]
 
 q2 = FunctionExercise(
-    "conv_output_size(n, kernel, stride, padding, dilation)",
+    "output_size(n, kernel, stride, padding, dilation): the output-size formula",
     reference=convmath.conv_output_size,
     cases=CASES,
     mistakes=[
@@ -96,7 +96,7 @@ q2 = FunctionExercise(
     ],
     hint="First compute the span of the dilated kernel, (kernel − 1)·dilation + 1. 'same' gives ceil(n / stride); "
          "'valid' is zero padding p = 0; with p zeros per side, floor((n − span + 2p) / stride) + 1.",
-    solution=conv_output_size,
+    solution=output_size,
 )
 
 
