@@ -64,3 +64,49 @@ def test_the_test_run_never_writes_the_committed_images(monkeypatch, tmp_path):
     monkeypatch.delenv(course.IMAGES_ENV)
     assert course.images_dir() == course.ROOT / "images"
     plt.close(fig)
+
+
+def _stamp_texts(fig):
+    return [(t.get_text(), t.get_color()) for t in fig.texts]
+
+
+def test_stamp_says_what_made_the_figure_and_marks_quick_runs():
+    from types import SimpleNamespace
+
+    from utils.plotting import QUICK_RUN, stamp
+
+    fig, _ = plt.subplots()
+    stamp(fig, "MNIST, 8,000 training digits, 10 epochs", env=SimpleNamespace(fast=False))
+    assert _stamp_texts(fig) == [("MNIST, 8,000 training digits, 10 epochs", "dimgray")]
+    stamp(fig, "MNIST, 200 digits, 1 epoch", env=SimpleNamespace(fast=True), standin="random weights")
+    texts = [t for t, _ in _stamp_texts(fig)]
+    assert texts == ["MNIST, 200 digits, 1 epoch", QUICK_RUN, "STAND-IN: random weights"], "re-stamping replaces"
+    assert [c for _, c in _stamp_texts(fig)][1:] == ["red", "red"]
+    plt.close(fig)
+
+
+def test_stamp_reads_the_mode_switch_without_env(monkeypatch):
+    from utils.plotting import QUICK_RUN, stamp
+
+    monkeypatch.setenv("CNN_COURSE_FAST", "1")
+    fig, _ = plt.subplots()
+    assert QUICK_RUN in [t for t, _ in _stamp_texts(stamp(fig, "flowers, 3 epochs"))]
+    with pytest.raises(ValueError, match="provenance"):
+        stamp(fig, " ")
+    plt.close(fig)
+
+
+def test_stamp_is_inside_the_saved_png(tmp_path):
+    from types import SimpleNamespace
+
+    from utils.plotting import stamp
+
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([0, 1])
+    plain = save_fig("plain", fig, images_dir=tmp_path)
+    stamp(fig, "a provenance line long enough to widen nothing", env=SimpleNamespace(fast=True))
+    stamped = save_fig("stamped", fig, images_dir=tmp_path)
+    from PIL import Image
+
+    assert Image.open(stamped).size[1] > Image.open(plain).size[1], "bbox_inches='tight' keeps the stamp"
+    plt.close(fig)

@@ -1,4 +1,4 @@
-"""Figures: one ``save_fig`` into ``images/``, and image / feature-map grids."""
+"""Figures: one ``save_fig`` into ``images/``, one ``stamp`` saying what made a figure, and image grids."""
 from __future__ import annotations
 
 import re
@@ -36,6 +36,40 @@ def save_fig(name: str, fig=None, *, images_dir: Path | str | None = None, dpi: 
     path = images_dir / f"{name}.png"
     fig.savefig(path, format="png", dpi=dpi, bbox_inches="tight", pad_inches=0.1, metadata={"Software": None})
     return path
+
+
+QUICK_RUN = "QUICK RUN (CNN_COURSE_FAST=1): shortened training on a subset, not the lesson's result"
+
+
+def stamp(fig, provenance: str, *, env=None, standin: str | None = None):
+    """Say on ``fig`` what made it: the data and how much training, e.g.
+    ``stamp(fig, "MNIST, 8,000 training digits, 10 epochs", env=ENV)``.
+
+    The provenance line goes under the figure in grey. In a quick run (``env.fast``, or
+    ``CNN_COURSE_FAST=1`` when no ``env`` is given) a red QUICK RUN line follows, and
+    ``standin`` (say "random weights: no ImageNet weights here") adds a red STAND-IN line,
+    so such a figure can never pass for the reference result. Returns the figure.
+    """
+    if not isinstance(provenance, str) or not provenance.strip():
+        raise ValueError("stamp needs the figure's provenance, e.g. 'MNIST, 8,000 training digits, 10 epochs'")
+    if env is None:
+        from utils.setup import fast_mode
+
+        fast = fast_mode()
+    else:
+        fast = bool(env.fast)
+    lines = [(provenance.strip(), "dimgray", "normal")]
+    if fast:
+        lines.append((QUICK_RUN, "red", "bold"))
+    if standin:
+        lines.append((f"STAND-IN: {standin}", "red", "bold"))
+    for old in [t for t in fig.texts if getattr(t, "_cnn_course_stamp", False)]:
+        old.remove()  # re-stamping (a re-run cell) replaces, never piles up
+    for k, (text, colour, weight) in enumerate(lines):
+        artist = fig.text(0.5, -0.01 - 0.045 * k, text, ha="center", va="top", fontsize=9, color=colour,
+                          fontweight=weight, transform=fig.transFigure)
+        artist._cnn_course_stamp = True
+    return fig
 
 
 def _as_image(array) -> np.ndarray:
