@@ -136,8 +136,8 @@ def record_reference(nb: nbformat.NotebookNode, wall_s: float) -> None:
         intro.source = re.sub(re.escape(TIME_START) + ".*?" + re.escape(TIME_END), line, intro.source, flags=re.S)
     else:
         # Before the licence line, which closes the cell.
-        parts = intro.source.rstrip().rsplit("\n\n", 1)
-        intro.source = (parts[0] + "\n\n" + line + "\n\n" + parts[1]) if len(parts) == 2 else intro.source + "\n\n" + line
+        head, sep, licence = intro.source.rstrip().rpartition("\n\n")
+        intro.source = f"{head}\n\n{line}\n\n{licence}" if sep else f"{intro.source}\n\n{line}"
 
 
 def reference_environment(data: Path | None) -> dict[str, str]:
