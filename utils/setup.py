@@ -31,6 +31,10 @@ from pathlib import Path
 
 # Must be set before TensorFlow is first imported anywhere in the process.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# On a GPU runtime, take GPU memory as needed instead of nearly all of it at start-up, so a
+# second TensorFlow process (memory measurement, the TF Hub route) still finds some. Child
+# processes inherit the variable.
+os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
 
 FAST_ENV = "CNN_COURSE_FAST"
 OFFLINE_ENV = "CNN_COURSE_OFFLINE"
