@@ -42,7 +42,7 @@ KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "nam
 TIME_START, TIME_END = "<!-- reference-time -->", "<!-- /reference-time -->"
 # Colab opens a notebook with this metadata on a GPU runtime.
 COLAB_GPU = {"accelerator": "GPU", "colab": {"gpuType": "T4", "provenance": []}}
-TRAINS = re.compile(r"\.fit\(|GradientTape")
+TRAINS = re.compile(r"\.fit\(|\.apply_gradients\(|optimizer\.apply\(")
 
 # TensorFlow's C++ start-up lines on stderr: noise for a reader, never compared by nbval.
 NOISE = re.compile(r"^(?:[IWE]\d{4} [\d:. ]+\d+ \S+:\d+\]|WARNING: All log messages before absl|"
