@@ -20,11 +20,20 @@ STRIDES = (1, 2, 3)
 
 
 def keras_shape(layer, input_shape):
-    """Keras's output shape, or None where Keras refuses (output would be empty)."""
+    """Keras's output shape, or None where there is no output (the layer does not fit its input).
+
+    Keras says "no output" in two ways, depending on its version: from Keras 3.14 (convolutions)
+    and 3.15 (pooling), ``compute_output_shape`` raises ValueError; before that, where the
+    size formula gives 0 (e.g. a kernel exactly one larger than the input), it returns a
+    shape with a 0 in it and raises only for negative sizes. Both mean the same here, so the
+    comparison holds on every Keras that requirements.txt allows.
+    """
     try:
-        return tuple(layer.compute_output_shape(input_shape))
+        shape = tuple(layer.compute_output_shape(input_shape))
     except ValueError:
         return None
+    spatial = shape[1:-1]  # channels last: (batch, *spatial, channels)
+    return None if any(size is not None and size <= 0 for size in spatial) else shape
 
 
 def ours_shape(*args, **kwargs):
