@@ -167,6 +167,32 @@ def test_googlenet_count_is_the_sum_of_its_parts_and_about_9x_below_alexnet():
     assert 8 < arch.alexnet().count_params() / model.count_params() < 10
 
 
+def test_googlenet_aux_heads_attach_to_4a_and_4d_with_the_papers_layers():
+    model = arch.googlenet(aux=True)
+    main_only = arch.googlenet()
+    assert [tuple(o.shape) for o in model.outputs] == [(None, 1000)] * 3
+    assert model.get_layer("aux_4a_avg_pool").input.shape[1:] == (14, 14, 512)
+    assert model.get_layer("aux_4d_avg_pool").input.shape[1:] == (14, 14, 528)
+    assert model.get_layer("aux_4a_avg_pool").output.shape[1:] == (4, 4, 512)
+    assert model.get_layer("aux_4a_dropout").rate == arch.AUX_DROPOUT == 0.7
+    from utils.convmath import conv_params, dense_params
+
+    heads = sum(conv_params(1, c, 128) + dense_params(4 * 4 * 128, 1024) + dense_params(1024, 1000) for c in (512, 528))
+    assert model.count_params() == main_only.count_params() + heads == 13_378_280
+    with pytest.raises(ValueError, match="at least 65x65"):
+        arch.googlenet((64, 64, 3), aux=True)
+
+
+def test_alexnet_tanh_option_swaps_every_relu():
+    model = arch.alexnet((67, 67, 1), classes=10, scale=0.125, activation="tanh")
+    activations = {layer.activation.__name__ for layer in model.layers if hasattr(layer, "activation")
+                   and layer.name != "fc8"}
+    assert activations == {"tanh"}
+    assert model.count_params() == arch.alexnet((67, 67, 1), classes=10, scale=0.125).count_params()
+    with pytest.raises(ValueError, match="activation='sigmoid'"):
+        arch.alexnet(activation="sigmoid")
+
+
 def test_googlenet_rejects_bad_arguments():
     with pytest.raises(ValueError, match="rank 2"):
         arch.googlenet(input_shape=(224, 224))
@@ -294,15 +320,34 @@ def test_pca_lighting_adds_one_shift_per_image_only_in_training():
     shifted = layer(images, training=True).numpy()
     delta = shifted - images
     np.testing.assert_allclose(delta, delta[:, :1, :1, :] * np.ones_like(delta), atol=1e-6)  # same for every pixel
-    alphas = (delta[:, 0, 0, :] @ vectors) / values  # back to the random draws, one triple per image
+    alphas = (delta[:, 0, 0, :] @ vectors) / np.sqrt(values)  # back to the random draws, one per image
     assert 0.05 < alphas.std() < 0.15 and np.abs(alphas.mean()) < 0.03
     single = layer(images[0], training=True).numpy()
     assert single.shape == (5, 6, 3) and not np.allclose(single, images[0])
 
 
+def test_pca_lighting_shift_is_the_same_fraction_of_the_range_in_0_1_and_0_255():
+    """The same photo in 0-1 and in 0-255, with its own PCA and the same draws, moves by the same fraction."""
+    from utils.data import load_sample_image
+
+    photo = load_sample_image("china.jpg")[0][::4, ::4].astype(np.float64)
+    shifts = {}
+    for top in (1.0, 255.0):
+        pixels = (photo / 255.0 * top).astype(np.float32)
+        values, vectors = arch.rgb_pca(pixels)
+        layer = arch.PCALighting(values, vectors, std=0.1, seed=7)
+        batch = np.repeat(pixels[None], 16, axis=0)
+        shifts[top] = (layer(batch, training=True).numpy() - batch)[:, 0, 0, :] / top  # one shift per image
+    np.testing.assert_allclose(shifts[1.0], shifts[255.0], rtol=1e-3, atol=1e-6)
+    relative = np.abs(shifts[1.0]).max()
+    assert 0.001 < relative < 0.2  # a few percent of the range, not several times the range
+
+
 def test_pca_lighting_rejects_bad_arguments():
     with pytest.raises(ValueError, match=r"shapes \(2,\) and \(3, 3\)"):
         arch.PCALighting([1.0, 2.0], np.eye(3))
+    with pytest.raises(ValueError, match="non-negative"):
+        arch.PCALighting([1.0, -1.0, 1.0], np.eye(3))
     with pytest.raises(ValueError, match="std=-0.1"):
         arch.PCALighting([1.0, 1.0, 1.0], np.eye(3), std=-0.1)
 

@@ -6,10 +6,11 @@ Each builder follows its paper's layer table and returns a ``keras.Model``;
 - :func:`alexnet` -- Krizhevsky et al. 2012: five convolutions (local response
   normalisation after the first two), three max pools, three dense layers with
   dropout. ``groups=2`` splits conv2/4/5 as the paper's two GPUs did; ``scale``
-  shrinks every layer's width for a quick run. :class:`PCALighting` is the
-  paper's colour ("lighting") augmentation, :func:`rgb_pca` its principal components.
-- :func:`inception_module` and :func:`googlenet` -- Szegedy et al. 2014, without
-  the two auxiliary classifiers (they only help training).
+  shrinks every layer's width for a quick run, ``activation="tanh"`` swaps the ReLUs
+  (the paper's Figure 1 comparison). :class:`PCALighting` is the paper's colour
+  ("lighting") augmentation, :func:`rgb_pca` its principal components.
+- :func:`inception_module` and :func:`googlenet` -- Szegedy et al. 2014; ``aux=True``
+  adds the two auxiliary classifiers on modules 4a and 4d (training only).
 - :func:`residual_unit`, :func:`bottleneck_unit`, :func:`resnet`, :func:`resnet34`,
   :func:`resnet152` -- He et al. 2015, laid out as torchvision's models: convolutions
   without bias (the BatchNorm that follows has its own shift), projection shortcuts
@@ -145,10 +146,14 @@ def rgb_pca(images) -> tuple:
 class PCALighting(keras.layers.Layer):
     """AlexNet's lighting augmentation: shift every pixel of an image along the RGB principal components.
 
-    For each image, draw ``alpha_i ~ N(0, std)`` and add ``sum_i alpha_i * lambda_i * p_i``
+    For each image, draw ``alpha_i ~ N(0, std)`` and add ``sum_i alpha_i * sqrt(lambda_i) * p_i``
     to every pixel, where ``lambda_i, p_i`` are the eigenvalues and eigenvectors
-    from :func:`rgb_pca` (so they must be computed on pixels in the same value
-    range as the inputs). One colour shift per image: the illumination changes,
+    from :func:`rgb_pca`, computed on pixels in the same value range as the inputs.
+    ``sqrt(lambda_i)`` is the standard deviation of the pixels along ``p_i``, so the
+    shift is the same fraction of the pixel range whether pixels run 0-1 or 0-255.
+    (The paper writes ``alpha_i * lambda_i`` and leaves the scale open; with
+    variances the shift would grow with the square of the pixel scale. Common
+    re-implementations scale by the standard deviations, as here.) One colour shift per image: the illumination changes,
     the content does not. Active only in training, like Keras's other random
     preprocessing layers.
     """
@@ -160,6 +165,9 @@ class PCALighting(keras.layers.Layer):
         if values.shape != (3,) or vectors.shape != (3, 3):
             raise ValueError(f"PCALighting needs 3 eigenvalues and a (3, 3) eigenvector matrix (from rgb_pca), "
                              f"got shapes {values.shape} and {vectors.shape}")
+        if not np.all(np.isfinite(values)) or np.any(values < 0):
+            raise ValueError(f"PCALighting's eigenvalues are variances and must be non-negative numbers "
+                             f"(from rgb_pca), got {values.tolist()}")
         if not isinstance(std, (int, float)) or isinstance(std, bool) or std < 0:
             raise ValueError(f"std must be a non-negative number (the paper: 0.1), got std={std!r}")
         self.eigenvalues, self.eigenvectors, self.std, self.seed = values, vectors, float(std), seed
@@ -173,7 +181,7 @@ class PCALighting(keras.layers.Layer):
         if not batched:
             images = keras.ops.expand_dims(images, 0)
         alphas = keras.random.normal((keras.ops.shape(images)[0], 3), stddev=self.std, seed=self.seed_generator)
-        shift = keras.ops.matmul(alphas * self.eigenvalues, keras.ops.transpose(self.eigenvectors))
+        shift = keras.ops.matmul(alphas * np.sqrt(self.eigenvalues), keras.ops.transpose(self.eigenvectors))
         images = images + keras.ops.cast(shift[:, None, None, :], images.dtype)
         return images if batched else images[0]
 
@@ -219,7 +227,7 @@ def _scaled(width: int, scale: float, multiple: int) -> int:
 
 
 def alexnet(input_shape=(227, 227, 3), classes: int = 1000, *, lrn: bool = True, scale: float = 1.0,
-            groups: int = 1, dropout: float = 0.5, name: str = "alexnet") -> keras.Model:
+            groups: int = 1, dropout: float = 0.5, activation: str = "relu", name: str = "alexnet") -> keras.Model:
     """AlexNet (Krizhevsky, Sutskever & Hinton 2012) as a functional model.
 
     ``conv1 96@11x11/4 -> LRN -> pool -> conv2 256@5x5 -> LRN -> pool -> conv3 384 ->
@@ -231,6 +239,8 @@ def alexnet(input_shape=(227, 227, 3), classes: int = 1000, *, lrn: bool = True,
       conv1, 1,024 units in fc6...), for a network that trains in seconds.
     - ``groups=2``: conv2, conv4 and conv5 see only the half of the previous
       layer's maps that sat on the same GPU, as in the paper (fewer weights).
+    - ``activation``: ``"relu"`` (the paper) or ``"tanh"``, the saturating unit the
+      paper's Figure 1 compares it with, in every convolution and hidden dense layer.
 
     With the single-tower default the model has 62,378,344 parameters; with
     ``groups=2`` 60,965,224. The input must be at least 67x67 so that three
@@ -244,6 +254,9 @@ def alexnet(input_shape=(227, 227, 3), classes: int = 1000, *, lrn: bool = True,
         raise ValueError(f"alexnet: groups must be 1 (one tower) or 2 (the paper's two GPUs), got groups={groups!r}")
     if not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or not 0 <= dropout < 1:
         raise ValueError(f"alexnet: dropout must be a rate in [0, 1), got dropout={dropout!r}")
+    if activation not in ("relu", "tanh"):
+        raise ValueError(f"alexnet: activation must be 'relu' (the paper) or 'tanh' (its Figure 1 comparison), "
+                         f"got activation={activation!r}")
     if min(alexnet_feature_size(h), alexnet_feature_size(w)) < 1:
         raise ValueError(f"alexnet: input {h}x{w} is too small: conv1 (11x11, stride 4) and three 3x3 "
                          f"stride-2 max pools leave no pixel; use at least 67x67 (the paper: 227x227)")
@@ -253,7 +266,7 @@ def alexnet(input_shape=(227, 227, 3), classes: int = 1000, *, lrn: bool = True,
     for layer_name, filters, kernel, stride, padding, grouped in ALEXNET_CONVS:
         g = groups if grouped else 1
         x = layers.Conv2D(_scaled(filters, scale, groups), kernel, strides=stride, padding=padding, groups=g,
-                          activation="relu", name=layer_name)(x)
+                          activation=activation, name=layer_name)(x)
         if layer_name in ("conv1", "conv2"):
             if lrn:
                 x = LocalResponseNormalization(name=f"lrn{layer_name[-1]}")(x)
@@ -261,7 +274,7 @@ def alexnet(input_shape=(227, 227, 3), classes: int = 1000, *, lrn: bool = True,
     x = layers.MaxPooling2D(3, strides=2, name="pool5")(x)
     x = layers.Flatten(name="flatten")(x)
     for layer_name in ("fc6", "fc7"):
-        x = layers.Dense(_scaled(ALEXNET_DENSE, scale, 1), activation="relu", name=layer_name)(x)
+        x = layers.Dense(_scaled(ALEXNET_DENSE, scale, 1), activation=activation, name=layer_name)(x)
         x = layers.Dropout(dropout, name=f"dropout_{layer_name}")(x)
     outputs = layers.Dense(classes, activation="softmax", name="fc8")(x)
     return keras.Model(inputs, outputs, name=name)
@@ -353,18 +366,48 @@ def inception_cost(in_channels: int, height: int, width: int, f1: int, f3r: int 
             "out_channels": out, "branches": branches}
 
 
+AUX_LOSS_WEIGHT = 0.3  # the paper: each auxiliary loss is added to the total with weight 0.3
+AUX_DROPOUT = 0.7      # the paper: "a dropout layer with 70% ratio of dropped outputs"
+
+
+def googlenet_aux_head(x, classes: int, *, name: str):
+    """One auxiliary classifier as Section 5 of the paper gives it, on module 4a's or 4d's output ``x``.
+
+    5x5 average pool, stride 3 (14x14 -> 4x4) -> 1x1 conv, 128 maps, ReLU -> dense 1,024,
+    ReLU -> dropout 70 % -> dense ``classes``, softmax.
+    """
+    _feature_map(x, builder="googlenet_aux_head")
+    x = layers.AveragePooling2D(5, strides=3, name=f"{name}_avg_pool")(x)
+    x = _conv_relu(x, 128, 1, f"{name}_1x1")
+    x = layers.Flatten(name=f"{name}_flatten")(x)
+    x = layers.Dense(1024, activation="relu", name=f"{name}_fc")(x)
+    x = layers.Dropout(AUX_DROPOUT, name=f"{name}_dropout")(x)
+    return layers.Dense(classes, activation="softmax", name=f"{name}_classifier")(x)
+
+
 def googlenet(input_shape=(224, 224, 3), classes: int = 1000, *, lrn: bool = True, dropout: float = 0.4,
-              name: str = "googlenet") -> keras.Model:
-    """GoogLeNet (Szegedy et al. 2014, Table 1), without the auxiliary classifiers.
+              aux: bool = False, name: str = "googlenet") -> keras.Model:
+    """GoogLeNet (Szegedy et al. 2014, Table 1).
 
     ``7x7/2 conv 64 -> pool -> LRN -> 1x1 conv 64 -> 3x3 conv 192 -> LRN -> pool ->
     inception 3a, 3b -> pool -> 4a ... 4e -> pool -> 5a, 5b -> global average pool
     -> dropout -> dense`` (22 layers with weights). Pools are 3x3 / stride 2, 'same'.
+
+    ``aux=True`` adds the two auxiliary classifiers (:func:`googlenet_aux_head`) on
+    the outputs of modules 4a and 4d; the model then has three outputs,
+    ``[main, aux_4a, aux_4d]``, to be trained with loss weights
+    ``[1, AUX_LOSS_WEIGHT, AUX_LOSS_WEIGHT]``. At inference the paper drops them.
     """
     h, w, c = _image_shape(input_shape, builder="googlenet")
     _positive_int("classes", classes)
     if not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or not 0 <= dropout < 1:
         raise ValueError(f"googlenet: dropout must be a rate in [0, 1), got dropout={dropout!r}")
+    if not isinstance(aux, bool):
+        raise ValueError(f"googlenet: aux must be True or False, got aux={aux!r}")
+    if aux and min(math.ceil(h / 16), math.ceil(w / 16)) < 5:
+        raise ValueError(f"googlenet: with aux=True the input must be at least 65x65, so that the auxiliary "
+                         f"heads' 5x5 average pool fits on module 4a's map (input/16 per side); "
+                         f"got {h}x{w} (the paper: 224x224)")
     inputs = keras.Input(shape=(h, w, c), name="image")
     x = _conv_relu(inputs, 64, 7, "conv1_7x7", strides=2)
     x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
@@ -375,14 +418,17 @@ def googlenet(input_shape=(224, 224, 3), classes: int = 1000, *, lrn: bool = Tru
     if lrn:
         x = LocalResponseNormalization(name="lrn2")(x)
     x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool2")(x)
+    aux_outputs = []
     for key, config in GOOGLENET_MODULES.items():
         if key in ("4a", "5a"):
             x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"pool{key[0]}")(x)
         x = inception_module(x, *config, name=f"inception_{key}")
+        if aux and key in ("4a", "4d"):
+            aux_outputs.append(googlenet_aux_head(x, classes, name=f"aux_{key}"))
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
     outputs = layers.Dense(classes, activation="softmax", name="classifier")(x)
-    return keras.Model(inputs, outputs, name=name)
+    return keras.Model(inputs, [outputs, *aux_outputs] if aux else outputs, name=name)
 
 
 # ---------------------------------------------------------------------------
@@ -393,57 +439,108 @@ BLOCKS = ("basic", "bottleneck")
 BOTTLENECK_EXPANSION = 4
 
 
-def _conv_bn(x, filters, kernel, strides, name, *, use_bias, relu):
+def _conv_bn(x, filters, kernel, strides, name, *, use_bias, relu, zero_gamma=False):
     x = layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=use_bias,
                       kernel_initializer="he_normal", name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=f"{name}_bn")(x)
+    x = layers.BatchNormalization(momentum=0.9, epsilon=1e-5, gamma_initializer="zeros" if zero_gamma else "ones",
+                                  name=f"{name}_bn")(x)
     return layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
 
-def _merge(x, shortcut_input, out_channels, strides, name, *, use_bias, skip):
+# He et al. 2015, Table 3: A = identity, zero maps padded where the depth grows (no parameters);
+# B = projections (1x1 conv + BN) only where the shape changes; C = projections on every shortcut.
+SHORTCUTS = ("A", "B", "C")
+STRIDE_ON = ("3x3", "1x1")  # where a downsampling bottleneck unit strides: torchvision ("v1.5") or the paper/Keras
+
+
+@keras.saving.register_keras_serializable(package="cnn_course")
+class ZeroPadShortcut(keras.layers.Layer):
+    """The paper's option A shortcut: the input subsampled by ``strides``, with zero maps appended up to
+    ``out_channels``. No parameters: the appended maps get no residual learning."""
+
+    def __init__(self, out_channels: int, strides: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        self.out_channels = _positive_int("out_channels", out_channels)
+        self.strides = _positive_int("strides", strides)
+
+    def call(self, inputs):
+        x = inputs[:, :: self.strides, :: self.strides, :]
+        extra = self.out_channels - inputs.shape[-1]
+        return keras.ops.pad(x, [[0, 0], [0, 0], [0, 0], [0, extra]]) if extra > 0 else x
+
+    def compute_output_shape(self, input_shape):
+        sides = [None if n is None else -(-n // self.strides) for n in input_shape[1:3]]
+        return (input_shape[0], *sides, self.out_channels)
+
+    def get_config(self):
+        return {**super().get_config(), "out_channels": self.out_channels, "strides": self.strides}
+
+
+def _merge(x, shortcut_input, out_channels, strides, name, *, use_bias, skip, shortcut):
     if not skip:
         return layers.ReLU(name=f"{name}_out")(x)
-    shortcut = shortcut_input
-    if strides != 1 or shortcut_input.shape[-1] != out_channels:
-        shortcut = _conv_bn(shortcut_input, out_channels, 1, strides, f"{name}_proj", use_bias=use_bias, relu=False)
-    x = layers.Add(name=f"{name}_add")([x, shortcut])
+    changes = strides != 1 or shortcut_input.shape[-1] != out_channels
+    if shortcut == "C" or (changes and shortcut == "B"):
+        shortcut_input = _conv_bn(shortcut_input, out_channels, 1, strides, f"{name}_proj", use_bias=use_bias,
+                                  relu=False)
+    elif changes:
+        if shortcut_input.shape[-1] > out_channels:
+            raise ValueError(f"{name}: shortcut 'A' can only add zero maps, but the unit goes from "
+                             f"{shortcut_input.shape[-1]} to {out_channels} maps; use shortcut='B' (a projection)")
+        shortcut_input = ZeroPadShortcut(out_channels, strides, name=f"{name}_pad")(shortcut_input)
+    x = layers.Add(name=f"{name}_add")([x, shortcut_input])
     return layers.ReLU(name=f"{name}_out")(x)
 
 
-def _check_unit(x, filters, strides, builder):
+def _check_unit(x, filters, strides, builder, shortcut):
     _feature_map(x, builder=builder)
     _positive_int("filters", filters)
     _positive_int("strides", strides)
+    if shortcut not in SHORTCUTS:
+        raise ValueError(f"{builder}: shortcut={shortcut!r}: use 'A' (identity + zero maps), 'B' (projection "
+                         f"where the shape changes) or 'C' (projection everywhere), the paper's Table 3")
 
 
 def residual_unit(x, filters: int, strides: int = 1, *, use_bias: bool = False, skip: bool = True,
-                  name: str = "unit"):
+                  shortcut: str = "B", zero_init_residual: bool = False, name: str = "unit"):
     """ResNet's basic residual unit: ``relu(F(x) + shortcut(x))``, ``F`` = two 3x3 conv + BatchNorm.
 
-    The layers learn the *residual* ``F(x) = h(x) - x``. The shortcut is the
-    identity, or a 1x1 convolution + BatchNorm when the stride or the number of
-    maps changes. ``skip=False`` drops the shortcut: a "plain" unit.
+    The layers learn the *residual* ``F(x) = h(x) - x``. ``shortcut`` is one of the paper's options
+    (:data:`SHORTCUTS`); the default ``"B"`` is the identity, or a 1x1 convolution + BatchNorm where the
+    stride or the number of maps changes. ``zero_init_residual=True`` starts the branch's last BN scale
+    (gamma) at 0, so that at initialisation ``F(x) = 0`` and the unit returns ``relu(shortcut(x))``
+    (Goyal et al. 2017; torchvision's ``zero_init_residual``). ``skip=False`` drops the shortcut: a
+    "plain" unit.
     """
-    _check_unit(x, filters, strides, "residual_unit")
+    _check_unit(x, filters, strides, "residual_unit", shortcut)
     y = _conv_bn(x, filters, 3, strides, f"{name}_1", use_bias=use_bias, relu=True)
-    y = _conv_bn(y, filters, 3, 1, f"{name}_2", use_bias=use_bias, relu=False)
-    return _merge(y, x, filters, strides, name, use_bias=use_bias, skip=skip)
+    y = _conv_bn(y, filters, 3, 1, f"{name}_2", use_bias=use_bias, relu=False, zero_gamma=zero_init_residual)
+    return _merge(y, x, filters, strides, name, use_bias=use_bias, skip=skip, shortcut=shortcut)
 
 
 def bottleneck_unit(x, filters: int, strides: int = 1, *, use_bias: bool = False, skip: bool = True,
+                    shortcut: str = "B", zero_init_residual: bool = False, stride_on: str = "3x3",
                     name: str = "unit"):
     """ResNet's bottleneck unit: 1x1 ``filters`` -> 3x3 ``filters`` -> 1x1 ``4 * filters``, plus the shortcut.
 
     The first 1x1 squeezes the depth (256 -> 64 in the first stage), the 3x3
-    works on the thin map, the last 1x1 restores the depth. The stride sits on
-    the 3x3 convolution (torchvision's layout; Keras's ``ResNet152`` puts it on
-    the first 1x1 -- the same parameters).
+    works on the thin map, the last 1x1 restores the depth. ``stride_on="3x3"``
+    is torchvision's layout ("ResNet v1.5"); ``"1x1"`` puts the stride on the first
+    1x1 convolution, as the paper and Keras's ``ResNet152`` do: the same parameters,
+    fewer multiply-adds, but that 1x1 then reads only every other pixel of every other row.
+    ``shortcut`` and ``zero_init_residual`` as in :func:`residual_unit`.
     """
-    _check_unit(x, filters, strides, "bottleneck_unit")
-    y = _conv_bn(x, filters, 1, 1, f"{name}_1", use_bias=use_bias, relu=True)
-    y = _conv_bn(y, filters, 3, strides, f"{name}_2", use_bias=use_bias, relu=True)
-    y = _conv_bn(y, BOTTLENECK_EXPANSION * filters, 1, 1, f"{name}_3", use_bias=use_bias, relu=False)
-    return _merge(y, x, BOTTLENECK_EXPANSION * filters, strides, name, use_bias=use_bias, skip=skip)
+    _check_unit(x, filters, strides, "bottleneck_unit", shortcut)
+    if stride_on not in STRIDE_ON:
+        raise ValueError(f"bottleneck_unit: stride_on={stride_on!r}: use '3x3' (torchvision, v1.5) or '1x1' "
+                         f"(the paper, Keras)")
+    s1, s3 = (strides, 1) if stride_on == "1x1" else (1, strides)
+    y = _conv_bn(x, filters, 1, s1, f"{name}_1", use_bias=use_bias, relu=True)
+    y = _conv_bn(y, filters, 3, s3, f"{name}_2", use_bias=use_bias, relu=True)
+    y = _conv_bn(y, BOTTLENECK_EXPANSION * filters, 1, 1, f"{name}_3", use_bias=use_bias, relu=False,
+                 zero_gamma=zero_init_residual)
+    return _merge(y, x, BOTTLENECK_EXPANSION * filters, strides, name, use_bias=use_bias, skip=skip,
+                  shortcut=shortcut)
 
 
 def resnet_depth(block: str, stages: Sequence[int]) -> int:
@@ -468,6 +565,7 @@ def _stages(stages) -> tuple[int, ...]:
 
 def resnet(input_shape=(224, 224, 3), classes: int = 1000, *, block: str = "basic", stages=(3, 4, 6, 3),
            filters=(64, 128, 256, 512), stem: str = "imagenet", use_bias: bool = False, skips: bool = True,
+           shortcut: str = "B", zero_init_residual: bool = False, stride_on: str = "3x3",
            name: str | None = None) -> keras.Model:
     """A ResNet: stem, ``len(stages)`` stages of residual units, global average pool, dense softmax.
 
@@ -478,6 +576,10 @@ def resnet(input_shape=(224, 224, 3), classes: int = 1000, *, block: str = "basi
       ``stem="small"``: one 3x3 conv, no downsampling (for 28x28 or 32x32 images).
     - ``use_bias``: biases on the convolutions (torchvision: no; Keras's ``ResNet152``: yes).
     - ``skips=False``: no shortcuts at all, the "plain" network of the same depth.
+    - ``shortcut``: the paper's option ``"A"``, ``"B"`` (default, torchvision's and Keras's) or ``"C"``.
+    - ``zero_init_residual``: every residual branch's last BN scale starts at 0 (each unit starts as
+      ``relu(shortcut(x))``).
+    - ``stride_on``: for bottleneck units, ``"3x3"`` (torchvision, default) or ``"1x1"`` (the paper, Keras).
     """
     h, w, c = _image_shape(input_shape, builder="resnet")
     _positive_int("classes", classes)
@@ -499,6 +601,12 @@ def resnet(input_shape=(224, 224, 3), classes: int = 1000, *, block: str = "basi
     if stem not in ("imagenet", "small"):
         raise ValueError(f"resnet: stem must be 'imagenet' (7x7/2 conv + max pool) or 'small' (one 3x3 conv), "
                          f"got stem={stem!r}")
+    if block == "basic" and stride_on != "3x3":
+        raise ValueError(f"resnet: stride_on={stride_on!r} applies to bottleneck units only (a basic unit has "
+                         f"no 1x1 convolution); use block='bottleneck' or leave stride_on='3x3'")
+    options = {"use_bias": use_bias, "skip": skips, "shortcut": shortcut, "zero_init_residual": zero_init_residual}
+    if block == "bottleneck":
+        options["stride_on"] = stride_on
     unit = residual_unit if block == "basic" else bottleneck_unit
     if name is None:
         name = f"{'resnet' if skips else 'plain'}{resnet_depth(block, stages)}"
@@ -512,7 +620,7 @@ def resnet(input_shape=(224, 224, 3), classes: int = 1000, *, block: str = "basi
     for s, (units, width) in enumerate(zip(stages, filters), start=1):
         for u in range(1, units + 1):
             strides = 2 if (s > 1 and u == 1) else 1
-            x = unit(x, width, strides, use_bias=use_bias, skip=skips, name=f"stage{s}_unit{u}")
+            x = unit(x, width, strides, name=f"stage{s}_unit{u}", **options)
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
     outputs = layers.Dense(classes, activation="softmax", name="classifier")(x)
     return keras.Model(inputs, outputs, name=name)
@@ -529,12 +637,13 @@ def resnet152(input_shape=(224, 224, 3), classes: int = 1000, **kwargs) -> keras
 
 
 def small_resnet(input_shape=(28, 28, 1), classes: int = 10, *, units_per_stage: int = 3,
-                 filters=(16, 32, 64), skips: bool = True, name: str | None = None) -> keras.Model:
+                 filters=(16, 32, 64), skips: bool = True, name: str | None = None, **kwargs) -> keras.Model:
     """A CIFAR-style ResNet for small images: a 3x3 stem, three stages of ``units_per_stage`` basic units.
 
     Depth ``6 * units_per_stage + 2`` (20 for 3 units per stage). ``skips=False``
     builds the plain network of the same depth: the same convolutions without
-    any shortcut.
+    any shortcut. ``shortcut="A"`` gives the paper's CIFAR-10 networks, whose residual and
+    plain versions have exactly the same parameters; other keywords go to :func:`resnet`.
     """
     _positive_int("units_per_stage", units_per_stage)
     if not isinstance(filters, Sequence) or isinstance(filters, str) or not filters:
@@ -542,7 +651,26 @@ def small_resnet(input_shape=(28, 28, 1), classes: int = 10, *, units_per_stage:
                          f"got filters={filters!r}")
     stages = (units_per_stage,) * len(filters)
     return resnet(input_shape, classes, block="basic", stages=stages, filters=filters, stem="small",
-                  skips=skips, name=name)
+                  skips=skips, name=name, **kwargs)
+
+
+def mult_adds(model) -> int:
+    """Multiply-adds of one forward pass on one image, as He et al. count "FLOPs".
+
+    Every ``Conv2D`` (output positions x kernel height x width x input maps per group x filters) and
+    ``Dense`` layer (inputs x units), nested models included; biases, BatchNorm, pooling and the
+    shortcut additions are left out (they are a small fraction).
+    """
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            total += mult_adds(layer)
+        elif type(layer) is layers.Conv2D:
+            kh, kw, per_group, out_maps = layer.kernel.shape
+            total += math.prod(layer.output.shape[1:3]) * kh * kw * per_group * out_maps
+        elif isinstance(layer, layers.Dense):
+            total += math.prod(layer.kernel.shape)
+    return total
 
 
 # ---------------------------------------------------------------------------
@@ -550,19 +678,22 @@ def small_resnet(input_shape=(28, 28, 1), classes: int = 10, *, units_per_stage:
 # ---------------------------------------------------------------------------
 
 class StepLossHistory(keras.callbacks.Callback):
-    """Record the training loss of every step (batch), for loss curves of short runs.
+    """Record the training loss (or another logged value) of every step (batch), for curves of short runs.
 
     Keras reports, after each batch, the *running mean* of the loss over the
     epoch so far (weighted by batch size). This callback recovers each batch's
     own loss from two consecutive means. Give the ``batch_size`` and the number
     of training samples ``n_samples`` passed to ``fit`` (the last batch of an
     epoch may be smaller). ``losses`` holds one value per step, all epochs in a row.
+    ``key="accuracy"`` records each batch's accuracy instead (any metric that is a
+    mean over the samples works the same way).
     """
 
-    def __init__(self, batch_size: int, n_samples: int):
+    def __init__(self, batch_size: int, n_samples: int, key: str = "loss"):
         super().__init__()
         self.batch_size = _positive_int("batch_size", batch_size)
         self.n_samples = _positive_int("n_samples", n_samples)
+        self.key = key
         self.losses: list[float] = []
 
     def on_train_begin(self, logs=None):
@@ -572,13 +703,14 @@ class StepLossHistory(keras.callbacks.Callback):
         self._seen, self._mean = 0, 0.0
 
     def on_train_batch_end(self, batch, logs=None):
-        if logs is None or "loss" not in logs:
-            raise ValueError("StepLossHistory needs the 'loss' in fit's batch logs; compile the model with a loss")
+        if logs is None or self.key not in logs:
+            raise ValueError(f"StepLossHistory needs {self.key!r} in fit's batch logs; compile the model with "
+                             f"a loss (and metrics=[{self.key!r}] for a metric); logs have {sorted(logs or {})}")
         size = min(self.batch_size, self.n_samples - self._seen)
         if size < 1:
             raise ValueError(f"more batches than n_samples={self.n_samples} and batch_size={self.batch_size} "
                              f"allow: pass fit's real batch_size and number of samples")
-        mean = float(logs["loss"])
+        mean = float(logs[self.key])
         seen = self._seen + size
         self.losses.append((mean * seen - self._mean * self._seen) / size)
         self._seen, self._mean = seen, mean
