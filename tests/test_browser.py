@@ -7,8 +7,10 @@ Screenshots land in ``tests/artifacts/``.
 """
 from __future__ import annotations
 
+import ast
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -21,15 +23,23 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# How long a step may take. CI's machine has 2 cores and runs other tests (and other people's
+# work) beside the browser: under that load JupyterLab has taken over a minute to render the
+# widgets of a notebook that just ran, so every wait is on a condition, with room to spare.
+PAGE_TIMEOUT = 180     # the notebook renders, the kernel starts, the Run menu answers
+RUN_TIMEOUT = 420      # every cell of a notebook runs
+WIDGET_TIMEOUT = 180   # the widgets render; the printed output follows the slider
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 
 try:
     from selenium import webdriver
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
 except ImportError:  # the whole module skips below
     webdriver = None
 
@@ -97,28 +107,26 @@ def browser(tmp_path):
 
 
 def wait_for(predicate, timeout: float, what: str, driver=None, shot: str | None = None):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    if driver is not None and shot:
-        ARTIFACTS.mkdir(exist_ok=True)
-        driver.save_screenshot(str(ARTIFACTS / f"{shot}-timeout.png"))
-    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+    """Poll ``predicate`` (WebDriverWait) until it returns something true; fail with a screenshot."""
+    try:
+        return WebDriverWait(driver, timeout, poll_frequency=0.5).until(lambda _: predicate())
+    except TimeoutException:
+        if driver is not None and shot:
+            ARTIFACTS.mkdir(exist_ok=True)
+            driver.save_screenshot(str(ARTIFACTS / f"{shot}-timeout.png"))
+        pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def open_notebook(driver, lab, name: str):
     driver.get(f"{lab['base']}/lab/tree/notebooks/{name}?token={lab['token']}")
-    wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, ".jp-NotebookPanel .jp-Cell"), 120,
+    wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, ".jp-NotebookPanel .jp-Cell"), PAGE_TIMEOUT,
              "the notebook to render", driver, name)
     wait_for(lambda: "Idle" in driver.execute_script(
         "return Array.from(document.querySelectorAll('.jp-StatusBar-TextItem, .jp-Toolbar-kernelStatus,"
         " [data-status]')).map(e => (e.textContent || '') + ' ' + (e.getAttribute('data-status') || '')).join(' ')")
         or driver.find_elements(By.CSS_SELECTOR, ".jp-Toolbar-kernelStatus[data-status='idle'],"
                                                  " .jp-Notebook-ExecutionIndicator[data-status='idle']"),
-        120, "the kernel to start", driver, name)
+        PAGE_TIMEOUT, "the kernel to start", driver, name)
 
 
 def run_all_cells(driver, name: str):
@@ -129,8 +137,8 @@ def run_all_cells(driver, name: str):
         items[0].click()
         return True
 
-    wait_for(lambda: click_menu("Run", ".lm-MenuBar-itemLabel"), 30, "the Run menu", driver, name)
-    wait_for(lambda: click_menu("Run All Cells", ".lm-Menu-itemLabel"), 30, "'Run All Cells'", driver, name)
+    wait_for(lambda: click_menu("Run", ".lm-MenuBar-itemLabel"), PAGE_TIMEOUT, "the Run menu", driver, name)
+    wait_for(lambda: click_menu("Run All Cells", ".lm-Menu-itemLabel"), PAGE_TIMEOUT, "'Run All Cells'", driver, name)
 
 
 def prompts(driver) -> list[str]:
@@ -148,7 +156,7 @@ def test_a_notebook_runs_through_the_jupyterlab_ui(lab, browser):
     name = "01_convolution.ipynb"
     open_notebook(browser, lab, name)
     run_all_cells(browser, name)
-    wait_for(lambda: finished(browser), 300, "every cell to run", browser, name)
+    wait_for(lambda: finished(browser), RUN_TIMEOUT, "every cell to run", browser, name)
     ARTIFACTS.mkdir(exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "jupyterlab_01_convolution.png"))
 
@@ -168,12 +176,37 @@ def test_a_notebook_runs_through_the_jupyterlab_ui(lab, browser):
 EXPLORER = "02_receptive_fields_padding_stride.ipynb"
 
 
+# The slider's handle: noUiSlider in ipywidgets 8, jQuery UI in ipywidgets 7.
+SLIDER_HANDLES = ".widget-slider .noUi-handle, .widget-slider .ui-slider-handle"
+
+
+def expected_explorer_text(driver, explorer_text: str) -> str | None:
+    """What the explorer must print for the sliders' values now, computed by the course's own code.
+
+    The sliders are input size, kernel and stride (their readouts); the padding is read
+    from the printed set-up line (the dropdown is not moved).
+    """
+    from utils import explorer
+
+    readouts = driver.execute_script(
+        "return Array.from(document.querySelectorAll('.widget-interact .widget-slider .widget-readout'))"
+        ".map(e => (e.value !== undefined && e.value !== '' ? e.value : e.textContent).trim())")
+    padding = re.search(r"padding (.+?): zeros", explorer_text)
+    if len(readouts) < 3 or not all(r.isdigit() for r in readouts[:3]) or not padding:
+        return None
+    size, kernel, stride = (int(r) for r in readouts[:3])
+    try:
+        return explorer.describe(size, kernel, stride, ast.literal_eval(padding.group(1)))
+    except ValueError:  # a setting that cannot work prints "not possible: ..." instead
+        return None
+
+
 @pytest.mark.skipif(not (ROOT / "notebooks" / EXPLORER).exists(), reason=f"{EXPLORER} is not in this checkout")
 def test_moving_a_slider_changes_the_printed_output_shape(lab, browser):
     open_notebook(browser, lab, EXPLORER)
     run_all_cells(browser, EXPLORER)
-    wait_for(lambda: finished(browser), 300, "every cell to run", browser, EXPLORER)
-    sliders = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, ".widget-slider .noUi-handle"), 60,
+    wait_for(lambda: finished(browser), RUN_TIMEOUT, "every cell to run", browser, EXPLORER)
+    sliders = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, SLIDER_HANDLES), WIDGET_TIMEOUT,
                        "the explorer's sliders", browser, EXPLORER)
 
     def explorer_text():
@@ -181,14 +214,24 @@ def test_moving_a_slider_changes_the_printed_output_shape(lab, browser):
             "const w = Array.from(document.querySelectorAll('.widget-interact, .jupyter-widgets-output-area'));"
             " return w.map(e => e.textContent).join('\\n')")
 
-    before = wait_for(lambda: "output" in explorer_text().lower() and explorer_text(), 60,
-                      "the explorer's printed output", browser, EXPLORER)
+    def shows(text: str | None) -> bool:
+        # textContent joins the printed lines without their line breaks
+        return bool(text) and text.replace("\n", "") in explorer_text().replace("\n", "")
+
+    before = explorer_text()
+    start = wait_for(lambda: (expected := expected_explorer_text(browser, explorer_text())) and shows(expected)
+                     and expected, WIDGET_TIMEOUT, "the explorer's printed output for its first setting",
+                     browser, EXPLORER)
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", sliders[0])
     sliders[0].click()
     for _ in range(3):
         sliders[0].send_keys(Keys.ARROW_RIGHT)
-    after = wait_for(lambda: explorer_text() != before and explorer_text(), 60,
-                     "the printed output to change after moving the slider", browser, EXPLORER)
+    # The condition: the slider moved, and the printed output is what the course computes for
+    # its new value (describe(...) for the readouts), not merely different text.
+    after = wait_for(lambda: (expected := expected_explorer_text(browser, explorer_text())) and expected != start
+                     and shows(expected) and expected, WIDGET_TIMEOUT,
+                     "the printed output to follow the slider", browser, EXPLORER)
     ARTIFACTS.mkdir(exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "jupyterlab_02_explorer.png"))
-    assert before != after
+    assert start.splitlines()[0].startswith("input ") and after != start, (before, start, after)
+    assert int(after.split("x", 1)[0].removeprefix("input ")) > int(start.split("x", 1)[0].removeprefix("input "))
