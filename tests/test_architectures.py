@@ -296,6 +296,92 @@ def test_units_and_small_resnet_reject_bad_arguments():
         arch.resnet_depth("basic2", (2, 2))
 
 
+def test_zero_init_residual_makes_every_unit_the_relu_of_its_shortcut():
+    x = np.random.default_rng(6).normal(size=(2, 8, 8, 4)).astype(np.float32)
+    inputs = keras.Input((8, 8, 4))
+    same = keras.Model(inputs, arch.residual_unit(inputs, 4, zero_init_residual=True, name="u"))
+    np.testing.assert_allclose(same(x, training=False).numpy(), np.maximum(x, 0), atol=1e-6)
+    padded = keras.Model(inputs, arch.residual_unit(inputs, 8, 2, shortcut="A", zero_init_residual=True, name="a"))
+    expected = np.maximum(np.pad(x[:, ::2, ::2], [(0, 0), (0, 0), (0, 0), (0, 4)]), 0)
+    np.testing.assert_allclose(padded(x, training=False).numpy(), expected, atol=1e-6)
+    projected = keras.Model(inputs, arch.residual_unit(inputs, 8, 2, zero_init_residual=True, name="p"))
+    shortcut = keras.Model(inputs, projected.get_layer("p_proj_bn").output)
+    np.testing.assert_allclose(projected(x, training=False).numpy(), np.maximum(shortcut(x, training=False), 0),
+                               atol=1e-6)
+    wide = keras.Input((8, 8, 16))
+    bottleneck = keras.Model(wide, arch.bottleneck_unit(wide, 4, zero_init_residual=True, name="b"))
+    x16 = np.random.default_rng(7).normal(size=(2, 8, 8, 16)).astype(np.float32)
+    np.testing.assert_allclose(bottleneck(x16, training=False).numpy(), np.maximum(x16, 0), atol=1e-6)
+    assert not np.allclose(keras.Model(inputs, arch.residual_unit(inputs, 4, name="v"))(x, training=False),
+                           np.maximum(x, 0), atol=1e-3)  # without it, F(x) is not 0 at the start
+    # the whole net: only each branch's last BN starts at 0
+    net = arch.small_resnet(units_per_stage=1, filters=(4, 8), zero_init_residual=True)
+    gammas = {layer.name: float(np.abs(layer.gamma.numpy()).max()) for layer in net.layers
+              if isinstance(layer, keras.layers.BatchNormalization)}
+    assert {name for name, g in gammas.items() if g == 0} == {"stage1_unit1_2_bn", "stage2_unit1_2_bn"}
+
+
+def test_shortcut_options_a_b_c_of_the_papers_table_3():
+    counts = {option: arch.param_counts(arch.small_resnet(units_per_stage=2, filters=(4, 8, 16),
+                                                          shortcut=option))[1] for option in arch.SHORTCUTS}
+    plain = arch.param_counts(arch.small_resnet(units_per_stage=2, filters=(4, 8, 16), skips=False))[1]
+    assert counts["A"] == plain  # identity + zero maps: no parameters
+    proj = [(4, 8), (8, 16)]  # B: a 1x1 conv + BN (scale, shift) where a stage starts
+    assert counts["B"] == plain + sum(cin * cout + 2 * cout for cin, cout in proj)
+    every = [(4, 4)] * 2 + [(4, 8), (8, 8), (8, 16), (16, 16)]  # C: on all six units
+    assert counts["C"] == plain + sum(cin * cout + 2 * cout for cin, cout in every)
+    x = np.random.default_rng(8).normal(size=(1, 7, 7, 3)).astype(np.float32)  # odd size: SAME stride 2 -> 4
+    pad = arch.ZeroPadShortcut(5, 2)
+    out = pad(x).numpy()
+    assert out.shape == (1, 4, 4, 5) == pad.compute_output_shape((1, 7, 7, 3))
+    np.testing.assert_array_equal(out[..., :3], x[:, ::2, ::2]) and np.testing.assert_array_equal(out[..., 3:], 0)
+    with pytest.raises(ValueError, match="shortcut='D'"):
+        arch.residual_unit(keras.Input((8, 8, 4)), 4, shortcut="D")
+    with pytest.raises(ValueError, match="from 16 to 8 maps"):
+        arch.residual_unit(keras.Input((8, 8, 16)), 8, shortcut="A", name="shrink")
+
+
+def test_bottleneck_stride_placement_moves_multiply_adds_not_parameters():
+    inputs = keras.Input((56, 56, 256))
+    units = {on: keras.Model(inputs, arch.bottleneck_unit(inputs, 128, 2, stride_on=on, name="b"))
+             for on in arch.STRIDE_ON}
+    assert units["3x3"].output_shape == units["1x1"].output_shape == (None, 28, 28, 512)
+    assert arch.param_counts(units["3x3"]) == arch.param_counts(units["1x1"])
+    # only the first 1x1 (256 -> 128) changes: on 56x56 positions (v1.5) or 28x28 (the paper)
+    assert arch.mult_adds(units["3x3"]) - arch.mult_adds(units["1x1"]) == (56 * 56 - 28 * 28) * 256 * 128
+    assert units["1x1"].get_layer("b_1_conv").strides == (2, 2) and units["3x3"].get_layer("b_2_conv").strides == (2, 2)
+    with pytest.raises(ValueError, match="stride_on='2x2'"):
+        arch.bottleneck_unit(inputs, 64, stride_on="2x2")
+    with pytest.raises(ValueError, match="bottleneck units only"):
+        arch.resnet(stride_on="1x1")
+
+
+def test_mult_adds_reproduce_the_papers_flops():
+    # He et al. 2015, Table 1 ("FLOPs" = multiply-adds): 3.6e9 for ResNet-34, 11.3e9 for ResNet-152
+    assert round(arch.mult_adds(arch.resnet34()) / 1e9, 1) == 3.7  # 3.66e9, with projections (option B)
+    assert round(arch.mult_adds(arch.resnet34(shortcut="A")) / 1e9, 1) == 3.6
+    assert round(arch.mult_adds(arch.resnet152(stride_on="1x1")) / 1e9, 1) == 11.3  # the paper's layout
+    assert round(arch.mult_adds(arch.resnet152()) / 1e9, 1) == 11.5  # torchvision's v1.5
+    inputs = keras.Input((4, 4, 2))
+    small = keras.Model(inputs, keras.layers.Dense(3)(keras.layers.Flatten()(keras.layers.Conv2D(5, 3)(inputs))))
+    assert arch.mult_adds(small) == 2 * 2 * 3 * 3 * 2 * 5 + 2 * 2 * 5 * 3
+
+
+def test_step_loss_history_records_a_metric_too():
+    rng = np.random.default_rng(9)
+    x, y = rng.normal(size=(40, 3)).astype(np.float32), rng.integers(0, 2, 40)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(keras.optimizers.SGD(0.0), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = arch.StepLossHistory(batch_size=16, n_samples=40, key="accuracy")
+    model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0, callbacks=[history])
+    predicted = model.predict(x, verbose=0).argmax(axis=1)
+    expected = [float(np.mean(predicted[i:i + 16] == y[i:i + 16])) for i in range(0, 40, 16)]
+    np.testing.assert_allclose(history.losses, expected, atol=1e-6)
+    with pytest.raises(ValueError, match="'top5'"):
+        model.fit(x, y, batch_size=16, verbose=0, callbacks=[arch.StepLossHistory(16, 40, key="top5")])
+
+
 # ---------------------------------------------------------------------------
 # AlexNet's lighting augmentation
 # ---------------------------------------------------------------------------
