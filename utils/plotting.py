@@ -131,3 +131,30 @@ def show_feature_maps(maps, *, ncols: int = 8, cmap: str = "viridis", size: floa
     if title:
         fig.suptitle(title)
     return fig
+
+
+def show_kernel_rows(before, after, title: str, *, size: float = 1.2, labels=("initial", "trained")):
+    """Kernels before and after training, as two rows on one symmetric colour scale; returns the figure.
+
+    ``before`` and ``after`` have shape ``(kh, kw, n)`` (the first input channel of ``n`` kernels).
+    Red is a positive weight, blue a negative one, white 0; one colour bar serves every panel,
+    so sizes compare across the two rows.
+    """
+    before, after = np.asarray(before), np.asarray(after)
+    if before.ndim != 3 or before.shape != after.shape:
+        raise ValueError(f"before and after must both have shape (kh, kw, n), got {before.shape} and {after.shape}")
+    n = before.shape[-1]
+    limit = float(max(np.abs(before).max(), np.abs(after).max())) or 1.0
+    fig = plt.figure(figsize=(size * n + 1.2, 2 * size + 0.9))
+    grid = fig.add_gridspec(2, n + 1, width_ratios=[1] * n + [0.12])
+    shown = None
+    for row, (label, kernels) in enumerate(zip(labels, (before, after))):
+        for k in range(n):
+            ax = fig.add_subplot(grid[row, k])
+            shown = ax.imshow(kernels[..., k], cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(f"{label} {k}", fontsize=8)
+    fig.colorbar(shown, cax=fig.add_subplot(grid[:, n]), label="weight")
+    fig.suptitle(title, fontsize=10)
+    return fig
