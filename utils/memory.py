@@ -25,7 +25,9 @@ when its CPU allocator is the BFC allocator: TensorFlow 2.21 uses it by default
 where oneDNN is on (x86 Linux); elsewhere ``get_memory_info("CPU:0")`` raises
 ``ValueError: Allocator stats not available`` unless
 ``TF_CPU_ALLOCATOR_USE_BFC=true`` was set before TensorFlow started. The fresh
-process sets it, and gives a clean baseline.
+process sets it, and gives a clean baseline. :func:`measure_application_peak` does the same for a
+whole Keras application (Inception v3, random weights), in float32 or mixed precision, with the
+optimizer's state. The child process gets ``TF_FORCE_GPU_ALLOW_GROWTH=true`` (:func:`child_environment`).
 
 Units: ``MB`` is 10**6 bytes and ``MiB`` is 2**20 bytes; published answers mix
 the two, so :class:`Estimate` prints both.
@@ -412,10 +414,34 @@ class Measurement:
     process_baseline: int | None
     process_growth: int | None
     seconds: float
+    model: str = "conv stack"
+    dtype_policy: str = "float32"
+    parameters: int | None = None
+    variable_bytes: int | None = None
+    optimizer_bytes: int | None = None
 
     @property
     def allocator_growth(self) -> int:
         return self.allocator_peak - self.allocator_baseline
+
+
+APPLICATIONS = {"inception_v3": ("InceptionV3", 75)}  # the Keras application and its smallest input side
+
+
+def _build(spec: dict):
+    """The model a spec describes: the conv stack, or a Keras application with random weights."""
+    import keras
+
+    shape = tuple(spec["input_shape"])
+    if spec.get("application"):
+        builder = getattr(keras.applications, APPLICATIONS[spec["application"]][0])
+        keras.utils.set_random_seed(spec["seed"])
+        return builder(weights=None, input_shape=shape, classes=spec.get("classes", 1000))
+    return keras_model(shape, [Conv(**layer) for layer in spec["layers"]], seed=spec["seed"])
+
+
+def _variable_bytes(variables) -> int:
+    return sum(int(v.numpy().nbytes) for v in variables)
 
 
 def _probe(spec: dict) -> list[dict]:
@@ -426,13 +452,16 @@ def _probe(spec: dict) -> list[dict]:
     tf.config.threading.set_inter_op_parallelism_threads(1)  # one op at a time: a repeatable peak
     import keras
 
+    policy = spec.get("dtype_policy", "float32")
+    keras.mixed_precision.set_global_policy(policy)
     shape = tuple(spec["input_shape"])
-    layers = [Conv(**layer) for layer in spec["layers"]]
     gpu = bool(tf.config.list_physical_devices("GPU"))
     device = "GPU:0" if gpu else "CPU:0"
-    model = keras_model(shape, layers, seed=spec["seed"])
+    model = _build(spec)
     signature = [tf.TensorSpec((None, *shape), tf.float32)]
     optimizer = keras.optimizers.get(spec["optimizer"])
+    if policy == "mixed_float16":  # float16 gradients need loss scaling (bfloat16 ones do not)
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
 
     @tf.function(input_signature=signature)
     def predict(x):
@@ -441,14 +470,18 @@ def _probe(spec: dict) -> list[dict]:
     @tf.function(input_signature=signature)
     def train(x):
         with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(tf.square(model(x, training=True)))
-        grads = tape.gradient(loss, model.trainable_variables)
+            loss = tf.reduce_mean(tf.square(tf.cast(model(x, training=True), tf.float32)))
+            scaled = optimizer.scale_loss(loss)
+        grads = tape.gradient(scaled, model.trainable_variables)
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
         return loss
 
     steps = {"inference": predict, "training": train}
     for mode in spec["modes"]:  # trace, create the variables and the optimizer's slots
         np.asarray(steps[mode](tf.zeros((1, *shape))))
+    extra = {"model": spec.get("application") or "conv stack", "dtype_policy": policy,
+             "parameters": int(model.count_params()), "variable_bytes": _variable_bytes(model.weights),
+             "optimizer_bytes": _variable_bytes(optimizer.variables) if "training" in spec["modes"] else 0}
     # Made by an op on the device, so the input batch lives in the measured allocator (a tensor converted
     # from NumPy may be placed in host memory the allocator never sees, which made the baseline flaky).
     with tf.device(device):
@@ -464,8 +497,50 @@ def _probe(spec: dict) -> list[dict]:
         growth = process_memory()["peak"] - process_baseline if process_baseline is not None else None
         results.append(asdict(Measurement(device, mode, spec["batch_size"], allocator_baseline,
                                           tf.config.experimental.get_memory_info(device)["peak"],
-                                          process_baseline, growth, seconds)))
+                                          process_baseline, growth, seconds, **extra)))
     return results
+
+
+def child_environment() -> dict:
+    """The environment of the measuring process: BFC allocator statistics on a CPU, GPU memory on demand.
+
+    ``TF_FORCE_GPU_ALLOW_GROWTH=true`` makes the child (and, through :mod:`utils.setup`, the notebook's
+    own kernel) take GPU memory as it needs it: otherwise the kernel reserves nearly all of it at
+    start-up and the child finds none on a GPU runtime. A value the user set is kept.
+    """
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, TF_CPU_ALLOCATOR_USE_BFC="true", TF_CPP_MIN_LOG_LEVEL="2",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
+    env.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
+    return env
+
+
+def _run_child(spec: dict, timeout: float) -> list[Measurement]:
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run([sys.executable, "-m", "utils.memory", json.dumps(spec)], cwd=root,
+                            env=child_environment(), capture_output=True, text=True, timeout=timeout)
+    lines = result.stdout.strip().splitlines()
+    if result.returncode != 0 or not lines:
+        raise RuntimeError(f"the measuring process failed (exit {result.returncode}):\n{result.stderr[-2000:]}")
+    return [Measurement(**item) for item in json.loads(lines[-1])]
+
+
+def _modes(modes) -> tuple[str, ...]:
+    modes = tuple([modes] if isinstance(modes, str) else modes)
+    if not modes or any(mode not in ("inference", "training") for mode in modes):
+        raise ValueError(f"modes must list 'inference' and/or 'training', got modes={modes!r}")
+    return modes
+
+
+def _optimizer(optimizer: str) -> str:
+    import keras
+
+    try:
+        keras.optimizers.get(optimizer)
+    except ValueError as error:
+        raise ValueError(f"optimizer={optimizer!r} is not a Keras optimizer name: use 'sgd', 'adam', "
+                         f"'rmsprop' ...") from error
+    return optimizer
 
 
 def measure_peak(input_shape: Sequence[int], layers: Sequence[Conv], batch_size: int, *,
@@ -484,27 +559,37 @@ def measure_peak(input_shape: Sequence[int], layers: Sequence[Conv], batch_size:
     before the first, so for a later mode it is the peak of all runs so far
     (the allocator keeps what it once took from the system).
     """
-    modes = tuple([modes] if isinstance(modes, str) else modes)
-    if not modes or any(mode not in ("inference", "training") for mode in modes):
-        raise ValueError(f"modes must list 'inference' and/or 'training', got modes={modes!r}")
-    import keras
-
-    try:
-        keras.optimizers.get(optimizer)
-    except ValueError as error:
-        raise ValueError(f"optimizer={optimizer!r} is not a Keras optimizer name: use 'sgd', 'adam', "
-                         f"'rmsprop' ...") from error
     spec = {"input_shape": list(_image_shape(input_shape)), "layers": [asdict(layer) for layer in _convs(layers)],
-            "batch_size": _batch(batch_size), "modes": list(modes), "optimizer": optimizer, "seed": seed}
-    root = Path(__file__).resolve().parent.parent
-    env = dict(os.environ, TF_CPU_ALLOCATOR_USE_BFC="true", TF_CPP_MIN_LOG_LEVEL="2",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
-    result = subprocess.run([sys.executable, "-m", "utils.memory", json.dumps(spec)], cwd=root, env=env,
-                            capture_output=True, text=True, timeout=timeout)
-    lines = result.stdout.strip().splitlines()
-    if result.returncode != 0 or not lines:
-        raise RuntimeError(f"the measuring process failed (exit {result.returncode}):\n{result.stderr[-2000:]}")
-    return [Measurement(**item) for item in json.loads(lines[-1])]
+            "batch_size": _batch(batch_size), "modes": list(_modes(modes)), "optimizer": _optimizer(optimizer),
+            "seed": seed}
+    return _run_child(spec, timeout)
+
+
+POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
+
+
+def measure_application_peak(application: str, input_size: int, batch_size: int, *,
+                             modes: Sequence[str] = ("inference", "training"), optimizer: str = "adam",
+                             dtype_policy: str = "float32", seed: int = 0, timeout: float = 900) -> list[Measurement]:
+    """:func:`measure_peak` for a whole Keras application (``"inception_v3"``), with random weights.
+
+    Memory does not depend on the weights' values, so no download is needed. ``dtype_policy`` is
+    a Keras mixed-precision policy (``"mixed_bfloat16"`` on CPUs with bfloat16 instructions,
+    ``"mixed_float16"`` on GPUs). Each :class:`Measurement` also reports the parameter count and
+    the bytes of the model's variables and of the optimizer's (Adam: two slots per weight).
+    """
+    if application not in APPLICATIONS:
+        raise ValueError(f"application={application!r} is not known: use one of {sorted(APPLICATIONS)}")
+    smallest = APPLICATIONS[application][1]
+    if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size < smallest:
+        raise ValueError(f"input_size must be an int of at least {smallest} for {application}, "
+                         f"got input_size={input_size!r}")
+    if dtype_policy not in POLICIES:
+        raise ValueError(f"dtype_policy={dtype_policy!r} is not one of {POLICIES}")
+    spec = {"application": application, "input_shape": [input_size, input_size, 3], "batch_size": _batch(batch_size),
+            "modes": list(_modes(modes)), "optimizer": _optimizer(optimizer), "seed": seed,
+            "dtype_policy": dtype_policy}
+    return _run_child(spec, timeout)
 
 
 if __name__ == "__main__":  # the fresh process measure_peak starts
