@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from utils.pooling import DepthMaxPool, l2_pool2d
+from utils.pooling import BlurPool2D, DepthMaxPool, MaxBlurPool2D, binomial_filter, l2_pool2d
 
 
 def numpy_depth_max(x, k):
@@ -165,3 +165,133 @@ def test_l2_pool_error_messages():
         l2_pool2d(np.zeros((1, 4, 4, 1)), 2, strides=0)
     with pytest.raises(ValueError, match="pool_size must be an int or a pair"):
         l2_pool2d(np.zeros((1, 4, 4, 1)), (2, 2, 2))
+
+
+# --- anti-aliased pooling (Zhang 2019) ---------------------------------------------
+
+def numpy_blur_pool(x, size, stride, mode="reflect"):
+    """Reference: pad (reflect, as antialiased-cnns), then a loop over the strided windows."""
+    row = np.array([1.0])
+    for _ in range(size - 1):
+        row = np.convolve(row, [1.0, 1.0])  # Pascal's triangle
+    kernel = np.outer(row, row) / np.outer(row, row).sum()
+    before, after = (size - 1) // 2, size - 1 - (size - 1) // 2
+    x = np.pad(x.astype(np.float64), ((0, 0), (before, after), (before, after), (0, 0)),
+               mode="reflect" if mode == "reflect" else "constant")
+    n, h, w, c = x.shape
+    oh, ow = (h - size) // stride + 1, (w - size) // stride + 1
+    out = np.zeros((n, oh, ow, c))
+    for i in range(oh):
+        for j in range(ow):
+            window = x[:, i * stride:i * stride + size, j * stride:j * stride + size, :]
+            out[:, i, j, :] = np.einsum("nhwc,hw->nc", window, kernel)
+    return out
+
+
+def numpy_max_stride1(x, pool):
+    n, h, w, c = x.shape
+    return np.stack([np.stack([x[:, i:i + pool, j:j + pool, :].max(axis=(1, 2)) for j in range(w - pool + 1)], 1)
+                     for i in range(h - pool + 1)], 1)
+
+
+def test_binomial_filter_is_pascals_row_outer_product_normalised():
+    np.testing.assert_allclose(binomial_filter(3) * 16, [[1, 2, 1], [2, 4, 2], [1, 2, 1]])
+    np.testing.assert_allclose(binomial_filter(5)[2] * 256, [6, 24, 36, 24, 6])
+    assert binomial_filter(1).tolist() == [[1.0]]
+    for size in range(1, 8):
+        assert np.isclose(binomial_filter(size).sum(), 1.0)
+    with pytest.raises(ValueError, match="filter_size must be a positive integer"):
+        binomial_filter(0)
+
+
+@pytest.mark.parametrize("size, stride, shape, mode", [
+    (3, 2, (2, 8, 8, 3), "reflect"),
+    (3, 2, (1, 7, 5, 2), "reflect"),   # odd sizes
+    (4, 2, (1, 9, 6, 1), "reflect"),   # even filter: the extra padding goes bottom/right
+    (5, 3, (1, 11, 10, 2), "reflect"),
+    (3, 2, (1, 6, 6, 2), "zeros"),
+])
+def test_blur_pool_matches_numpy(size, stride, shape, mode):
+    x = np.random.default_rng(5).normal(size=shape).astype("float32")
+    out = np.asarray(BlurPool2D(size, stride, padding=mode)(x))
+    expected = numpy_blur_pool(x, size, stride, mode)
+    assert out.shape == expected.shape == (shape[0], (shape[1] - 1) // stride + 1, (shape[2] - 1) // stride + 1,
+                                           shape[3])
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_blur_pool_keeps_a_constant_image_constant_with_reflect_padding():
+    out = np.asarray(BlurPool2D(3, 2)(np.full((1, 9, 9, 2), 0.7, dtype="float32")))
+    np.testing.assert_allclose(out, 0.7, rtol=1e-6)
+    zeros = np.asarray(BlurPool2D(3, 2, padding="zeros")(np.full((1, 9, 9, 1), 0.7, dtype="float32")))
+    assert zeros[0, 0, 0, 0] < 0.7 and np.isclose(zeros[0, 2, 2, 0], 0.7)  # zeros darken the border only
+
+
+@pytest.mark.parametrize("pool, stride, shape", [(2, 2, (2, 8, 8, 3)), (2, 2, (1, 7, 9, 1)), (3, 2, (1, 13, 13, 2))])
+def test_max_blur_pool_is_max_with_stride_1_then_blur(pool, stride, shape):
+    x = np.random.default_rng(6).normal(size=shape).astype("float32")
+    out = np.asarray(MaxBlurPool2D(pool, strides=stride)(x))
+    np.testing.assert_allclose(out, numpy_blur_pool(numpy_max_stride1(x, pool), 3, stride), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("n", [5, 6, 7, 8, 27, 55, 427])
+@pytest.mark.parametrize("pool, stride", [(2, 2), (3, 2), (3, 3)])
+def test_max_blur_pool_has_the_shape_of_max_pooling(n, pool, stride):
+    expected = keras.layers.MaxPooling2D(pool, strides=stride).compute_output_shape((1, n, n + 1, 4))
+    assert MaxBlurPool2D(pool, strides=stride).compute_output_shape((1, n, n + 1, 4)) == expected
+    out = MaxBlurPool2D(pool, strides=stride)(np.zeros((1, n, n + 1, 4), dtype="float32"))
+    assert tuple(out.shape) == expected
+
+
+def test_max_blur_pool_default_stride_is_the_pool_size_like_keras():
+    assert MaxBlurPool2D(3).strides == keras.layers.MaxPooling2D(3).strides[0] == 3
+
+
+def test_blur_makes_max_pooling_far_less_sensitive_to_a_one_pixel_shift():
+    """The point of the layer: on random images, a 1-px shift changes the output much less."""
+    x = np.random.default_rng(7).uniform(size=(4, 33, 33, 3)).astype("float32")
+    def change(layer):
+        a, b = np.asarray(layer(x[:, :32, :32])), np.asarray(layer(x[:, :32, 1:33]))
+        return np.abs(a - b).mean() / np.abs(a).mean()
+    plain, blurred = change(keras.layers.MaxPooling2D(2, strides=2)), change(MaxBlurPool2D(2))
+    assert blurred < 0.6 * plain, (plain, blurred)
+
+
+def test_stripes_alias_under_max_pooling_but_not_after_the_blur():
+    stripes = np.tile(np.array([0, 0, 1, 1], dtype="float32"), 4)[None, None, :, None].repeat(6, axis=1)
+    moved = np.roll(stripes, 1, axis=2)
+    plain = [np.asarray(keras.layers.MaxPooling2D(2, strides=2)(s))[0, 2, 1:-1, 0] for s in (stripes, moved)]
+    blurred = [np.asarray(MaxBlurPool2D(2)(s))[0, 2, 1:-1, 0] for s in (stripes, moved)]
+    assert plain[0].tolist() == [1, 0, 1, 0, 1, 0] and plain[1].tolist() == [1] * 6  # aliasing: all change
+    np.testing.assert_allclose(blurred[0], [1, 0.5, 1, 0.5, 1, 0.5])
+    np.testing.assert_allclose(blurred[1], [0.75] * 6)
+
+
+def test_blur_layers_have_no_parameters_and_survive_saving(tmp_path):
+    for layer in (BlurPool2D(3, 2), MaxBlurPool2D(2)):
+        layer.build((None, 8, 8, 4))
+        assert layer.count_params() == 0 and layer.trainable_weights == []
+    inputs = keras.Input(shape=(8, 8, 2))
+    model = keras.Model(inputs, MaxBlurPool2D(3, strides=2, filter_size=5, name="mbp")(BlurPool2D(3, 1)(inputs)))
+    path = tmp_path / "blur.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    layer = loaded.get_layer("mbp")
+    assert (layer.pool_size, layer.strides, layer.filter_size) == (3, 2, 5)
+    x = np.random.default_rng(8).normal(size=(2, 8, 8, 2)).astype("float32")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+
+
+def test_blur_layers_error_messages():
+    with pytest.raises(ValueError, match="padding must be 'reflect' or 'zeros'"):
+        BlurPool2D(padding="same")
+    with pytest.raises(ValueError, match="strides must be a positive integer"):
+        BlurPool2D(3, 0)
+    with pytest.raises(ValueError, match=r"got shape \(8, 8, 1\): add a batch axis"):
+        BlurPool2D().build((8, 8, 1))
+    with pytest.raises(ValueError, match="cannot reflect-pad an input height of 2: it needs at least 3"):
+        BlurPool2D(5).build((None, 2, 8, 1))
+    with pytest.raises(ValueError, match=r"MaxBlurPool2D expects a batch of images.*x\[None\]"):
+        MaxBlurPool2D(2)(np.zeros((8, 8, 1), dtype="float32"))
+    with pytest.raises(ValueError, match="needs an input width of at least 4, got 3"):
+        MaxBlurPool2D(3).build((None, 8, 3, 1))

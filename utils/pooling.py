@@ -1,4 +1,4 @@
-"""Pooling that Keras does not ship: depth-wise max pooling and L2 pooling.
+"""Pooling that Keras does not ship: depth-wise max pooling, L2 pooling and anti-aliased (blurred) pooling.
 
 - :class:`DepthMaxPool` -- max over groups of ``pool_size`` consecutive
   *channels* at every pixel (the spatial size is kept, the depth shrinks). It is
@@ -10,11 +10,20 @@
 - :func:`l2_pool2d` -- square root of the sum of squares over each spatial
   window (the "L2 pooling" of Nielsen's *Neural Networks and Deep Learning*).
 
-Both work on channels-last tensors ``(batch, height, width, channels)``.
+- :class:`BlurPool2D` and :class:`MaxBlurPool2D` -- anti-aliased subsampling
+  after R. Zhang, "Making Convolutional Networks Shift-Invariant Again" (ICML
+  2019): blur with a fixed binomial filter, then keep every ``strides``-th pixel.
+  ``MaxBlurPool2D`` is the paper's replacement for max pooling: max with
+  stride 1, then that blur with the stride.
+
+All work on channels-last tensors ``(batch, height, width, channels)``.
 """
 from __future__ import annotations
 
+import math
+
 import keras
+import numpy as np
 from keras import ops
 
 
@@ -135,3 +144,134 @@ def l2_pool2d(x, pool_size=2, strides=None, padding: str = "valid"):
     ones = ops.ones((pool[0], pool[1], channels, 1), dtype=x.dtype)
     sums = ops.depthwise_conv(ops.square(x), ones, strides=stride, padding=mode)
     return ops.sqrt(ops.maximum(sums, 0))  # max(..., 0): no NaN from a rounding error below zero
+
+
+# --- anti-aliased pooling (Zhang 2019) --------------------------------------------
+
+def binomial_filter(size: int = 3) -> np.ndarray:
+    """The ``size x size`` binomial blur of Zhang (2019): the outer product of row ``size - 1`` of
+    Pascal's triangle with itself, normalised to sum 1 (size 3: ``[1, 2, 1]``, 5: ``[1, 4, 6, 4, 1]``)."""
+    size = _positive_int("filter_size", size)
+    row = np.array([math.comb(size - 1, k) for k in range(size)], dtype=np.float64)
+    kernel = np.outer(row, row)
+    return kernel / kernel.sum()
+
+
+@keras.saving.register_keras_serializable(package="cnn_course")
+class BlurPool2D(keras.layers.Layer):
+    """Blur, then subsample: a fixed binomial filter applied per channel with stride ``strides``.
+
+    As in Zhang's code (``antialiased-cnns``), the input is first padded by reflection
+    (``filter_size - 1`` pixels per axis, the extra one at the bottom/right for even sizes), so a
+    constant image stays constant up to its border, and the output has ``floor((n - 1) / s) + 1``
+    pixels per axis. ``padding="zeros"`` pads with zeros instead. The filter is fixed: the layer has
+    no weights.
+    """
+
+    def __init__(self, filter_size: int = 3, strides: int = 2, padding: str = "reflect", **kwargs):
+        super().__init__(**kwargs)
+        self.filter_size = _positive_int("filter_size", filter_size)
+        self.strides = _positive_int("strides", strides)
+        mode = padding.lower() if isinstance(padding, str) else padding
+        if mode not in ("reflect", "zeros"):
+            raise ValueError(f"padding must be 'reflect' or 'zeros', got padding={padding!r}")
+        self.padding = mode
+        self._kernel = binomial_filter(self.filter_size)
+
+    def _check_input(self, input_shape) -> int:
+        input_shape = tuple(input_shape)
+        name = type(self).__name__
+        if len(input_shape) != 4:
+            raise ValueError(
+                f"{name} expects a batch of images (batch, height, width, channels), got shape {input_shape}: "
+                f"add a batch axis (x[None]) or a channel axis (x[..., None])"
+            )
+        if input_shape[-1] is None:
+            raise ValueError(f"{name} needs a known channel count (the last axis), got shape {input_shape}")
+        before = (self.filter_size - 1) // 2
+        after = self.filter_size - 1 - before
+        for axis, size in (("height", input_shape[1]), ("width", input_shape[2])):
+            if self.padding == "reflect" and size is not None and size <= after:
+                raise ValueError(
+                    f"{name}(filter_size={self.filter_size}) cannot reflect-pad an input {axis} of {size}: "
+                    f"it needs at least {after + 1} pixels. Use a smaller filter_size or padding='zeros'"
+                )
+        return input_shape[-1]
+
+    def build(self, input_shape):
+        self._check_input(input_shape)
+        super().build(input_shape)
+
+    def _output_size(self, size):
+        return None if size is None else (size - 1) // self.strides + 1
+
+    def compute_output_shape(self, input_shape):
+        channels = self._check_input(input_shape)
+        shape = tuple(input_shape)
+        return (shape[0], self._output_size(shape[1]), self._output_size(shape[2]), channels)
+
+    def call(self, inputs):
+        channels = inputs.shape[-1]
+        before = (self.filter_size - 1) // 2
+        after = self.filter_size - 1 - before
+        pads = [[0, 0], [before, after], [before, after], [0, 0]]
+        padded = ops.pad(inputs, pads, mode="reflect" if self.padding == "reflect" else "constant")
+        kernel = np.tile(self._kernel[:, :, None, None], (1, 1, channels, 1))
+        kernel = ops.convert_to_tensor(kernel, dtype=inputs.dtype)
+        return ops.depthwise_conv(padded, kernel, strides=self.strides, padding="valid")
+
+    def get_config(self):
+        return {**super().get_config(), "filter_size": self.filter_size, "strides": self.strides,
+                "padding": self.padding}
+
+
+@keras.saving.register_keras_serializable(package="cnn_course")
+class MaxBlurPool2D(keras.layers.Layer):
+    """Anti-aliased max pooling (Zhang 2019): ``MaxPooling2D(pool_size, strides=1)``, then
+    ``BlurPool2D(filter_size, strides)``.
+
+    Max pooling with stride ``s`` is a max over each window (which keeps shift equivariance) followed by
+    keeping every ``s``-th value (which does not: a one-pixel shift can change every output). This
+    layer keeps the max, and blurs before it subsamples. On a ``"valid"`` input its output has the same
+    shape as ``MaxPooling2D(pool_size, strides)``'s: ``floor((n - pool_size) / s) + 1`` per axis.
+    No weights.
+    """
+
+    def __init__(self, pool_size: int = 2, strides: int | None = None, filter_size: int = 3, **kwargs):
+        super().__init__(**kwargs)
+        self.pool_size = _positive_int("pool_size", pool_size)
+        self.strides = self.pool_size if strides is None else _positive_int("strides", strides)
+        self.filter_size = _positive_int("filter_size", filter_size)
+        self.max = keras.layers.MaxPooling2D(self.pool_size, strides=1, padding="valid")
+        self.blur = BlurPool2D(self.filter_size, self.strides)
+
+    def _check_input(self, input_shape):
+        input_shape = tuple(input_shape)
+        if len(input_shape) != 4:
+            raise ValueError(
+                f"MaxBlurPool2D expects a batch of images (batch, height, width, channels), got shape "
+                f"{input_shape}: add a batch axis (x[None]) or a channel axis (x[..., None])"
+            )
+        for axis, size in (("height", input_shape[1]), ("width", input_shape[2])):
+            if size is not None and size < self.pool_size + 1:
+                raise ValueError(
+                    f"MaxBlurPool2D(pool_size={self.pool_size}) needs an input {axis} of at least "
+                    f"{self.pool_size + 1}, got {size}: use a smaller pool_size"
+                )
+        return self.blur.compute_output_shape(self.max.compute_output_shape(input_shape))
+
+    def build(self, input_shape):
+        self._check_input(input_shape)
+        self.max.build(input_shape)
+        self.blur.build(self.max.compute_output_shape(input_shape))
+        super().build(input_shape)
+
+    def compute_output_shape(self, input_shape):
+        return self._check_input(input_shape)
+
+    def call(self, inputs):
+        return self.blur(self.max(inputs))
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides,
+                "filter_size": self.filter_size}
