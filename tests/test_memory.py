@@ -1,4 +1,5 @@
 """utils.memory: the exercise's figures pinned, shapes and parameters against Keras, a real measurement."""
+import subprocess
 import sys
 
 import numpy as np
@@ -203,3 +204,52 @@ def test_a_failing_measurement_reports_the_child_error(monkeypatch):
     monkeypatch.setattr(sys, "executable", "false")  # a "Python" that exits 1 at once
     with pytest.raises(RuntimeError, match="measuring process failed"):
         memory.measure_peak((8, 8, 1), [Conv(1)], 1, modes=("inference",))
+
+
+# --- the measuring process's environment, Keras applications, mixed precision ---------------------------
+
+def test_child_environment_lets_a_gpu_child_take_memory_as_needed(monkeypatch):
+    monkeypatch.delenv("TF_FORCE_GPU_ALLOW_GROWTH", raising=False)
+    env = memory.child_environment()
+    assert env["TF_FORCE_GPU_ALLOW_GROWTH"] == "true" and env["TF_CPU_ALLOCATOR_USE_BFC"] == "true"
+    monkeypatch.setenv("TF_FORCE_GPU_ALLOW_GROWTH", "false")  # a user's own choice is kept
+    assert memory.child_environment()["TF_FORCE_GPU_ALLOW_GROWTH"] == "false"
+
+
+def test_measure_peak_starts_its_child_with_that_environment(monkeypatch):
+    monkeypatch.delenv("TF_FORCE_GPU_ALLOW_GROWTH", raising=False)
+    seen = {}
+
+    def fake_run(command, **kwargs):
+        seen.update(kwargs["env"])
+        return subprocess.CompletedProcess(command, 1, "", "stopped by the test")
+
+    monkeypatch.setattr(memory.subprocess, "run", fake_run)
+    with pytest.raises(RuntimeError, match="stopped by the test"):
+        memory.measure_peak((8, 8, 1), [Conv(1)], 1, modes=("inference",))
+    assert seen["TF_FORCE_GPU_ALLOW_GROWTH"] == "true"
+
+
+def test_the_child_applies_a_mixed_precision_policy_and_counts_adams_slots():
+    spec = {"input_shape": [32, 32, 3], "layers": [{"filters": 16, "kernel": 3, "stride": 1, "padding": "same"}],
+            "batch_size": 4, "modes": ["inference", "training"], "optimizer": "adam", "seed": 0,
+            "dtype_policy": "mixed_bfloat16"}
+    inference, training = memory._run_child(spec, timeout=300)
+    assert inference.dtype_policy == training.dtype_policy == "mixed_bfloat16"
+    assert inference.parameters == convmath.conv_params(3, 3, 16) and inference.variable_bytes == 4 * 448
+    # Adam: two float32 slots per weight, plus its step counter and learning rate
+    assert 2 * inference.variable_bytes <= inference.optimizer_bytes <= 2 * inference.variable_bytes + 64
+    assert training.allocator_growth > 0
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"application": "resnet"}, "not known"),
+    ({"input_size": 64}, "at least 75"),
+    ({"dtype_policy": "float16"}, "not one of"),
+    ({"modes": "fit"}, "modes must list"),
+])
+def test_measure_application_peak_rejects_bad_input(kwargs, match):
+    args = {"application": "inception_v3", "input_size": 299, "batch_size": 1, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        memory.measure_application_peak(args.pop("application"), args.pop("input_size"), args.pop("batch_size"),
+                                        **args)
