@@ -1,4 +1,5 @@
 """utils.flowers: the tf.data pipeline, the transfer-learning model helpers, the TF Hub address, the benchmark."""
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -180,6 +181,50 @@ def test_tensorflow_hub_resolves_http_handles_by_download_and_paths_as_paths():
         assert http._append_compressed_format_query(address).endswith("?tf-hub-format=compressed")
     assert not http.is_supported("kaggle://google/inception-v3"), "no kaggle:// scheme in hub 0.16"
     assert resolver.PathResolver().is_supported("/some/local/saved_model")
+
+
+def _notebook_hub_script() -> str:
+    """The TF Hub script exactly as notebook 14 shows it (its %%writefile cell), without the magic line."""
+    import nbformat
+
+    nb = nbformat.read(ROOT / "notebooks" / "14_transfer_learning_flowers.ipynb", as_version=4)
+    cells = [c.source for c in nb.cells if c.cell_type == "code" and c.source.startswith("%%writefile")]
+    assert len(cells) == 1, "notebook 14 should write exactly one script"
+    return cells[0].split("\n", 1)[1]
+
+
+def test_the_notebooks_hub_script_trains_a_head_on_a_local_savedmodel_under_tf_keras(tmp_path, photo_split):
+    """The code the learner reads is the code that runs: a tiny 'feature vector' SavedModel through hub.KerasLayer."""
+    pytest.importorskip("tensorflow_hub")
+    import json
+
+    import tensorflow as tf
+
+    class TinyFeatures(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.kernel = tf.Variable(np.random.default_rng(0).normal(size=(3, 8)).astype("float32"))
+
+        @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
+        def __call__(self, images):
+            return tf.matmul(tf.reduce_mean(images, axis=[1, 2]), self.kernel)
+
+    saved = tmp_path / "tiny_hub_model"
+    tf.saved_model.save(TinyFeatures(), str(saved))
+    script = tmp_path / "hub_head.py"
+    script.write_text(_notebook_hub_script())
+    split = {"paths": list(photo_split.paths), "labels": photo_split.labels.tolist()}
+    job = tmp_path / "job.json"
+    job.write_text(json.dumps({"handle": str(saved), "image_size": 32, "num_classes": 3, "seed": 0, "batch_size": 4,
+                               "epochs": 2, "result": str(tmp_path / "result.json"), "train": split, "val": split}))
+    env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}  # the script sets it itself
+    done = subprocess.run([sys.executable, str(script), str(job)], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["keras_version"].startswith("2.") and result["hub_layer_is_keras_2"], "ran under tf_keras"
+    assert result["feature_dim"] == 8 and result["trainable_params"] == 8 * 3 + 3
+    assert len(result["history"]["loss"]) == 2 and "val_accuracy" in result["history"]
 
 
 def test_benchmark_script_explains_itself_and_checks_its_arguments():
