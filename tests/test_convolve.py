@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from utils import convmath
-from utils.convolve import convolve2d, correlate2d, pad_image
+from utils.convolve import conv_matrix, convolve2d, correlate2d, pad_image
 
 
 def tf_conv(image, kernel, stride, padding):
@@ -104,3 +104,45 @@ def test_same_padding_lets_any_kernel_fit():
     # 'same' pads so that even a kernel larger than the image fits, like TensorFlow
     image, kernel = np.arange(9.0).reshape(3, 3), np.ones((5, 5))
     np.testing.assert_allclose(correlate2d(image, kernel, padding="same"), tf_conv(image, kernel, 1, "same"))
+
+
+@pytest.mark.parametrize("shape, kshape, stride, padding", [
+    ((6, 6), (3, 3), 1, "valid"), ((7, 5), (3, 2), 2, "valid"), ((6, 6), (3, 3), 2, "same"),
+    ((5, 4), (2, 3), 1, "same"), ((4, 4), (3, 3), 1, "full"), ((5, 6), (3, 3), 3, 2), ((3, 3), (5, 5), 1, "same"),
+])
+def test_conv_matrix_reproduces_correlate2d(shape, kshape, stride, padding):
+    rng = np.random.default_rng(4)
+    kernel = rng.normal(size=kshape)
+    matrix = conv_matrix(shape, kernel, stride, padding)
+    expected_out = correlate2d(np.zeros(shape), kernel, stride, padding).shape
+    assert matrix.shape == (expected_out[0] * expected_out[1], shape[0] * shape[1])
+    for _ in range(3):
+        image = rng.normal(size=shape)
+        np.testing.assert_allclose(matrix @ image.ravel(), correlate2d(image, kernel, stride, padding).ravel(),
+                                   atol=1e-12)
+
+
+def test_conv_matrix_of_the_edge_example_is_banded_with_nine_shared_values():
+    labels = np.arange(1.0, 10.0).reshape(3, 3)  # the 9 weights, numbered
+    matrix = conv_matrix((6, 6), labels)
+    assert matrix.shape == (16, 36)
+    assert np.count_nonzero(matrix) == 16 * 9
+    assert set(np.unique(matrix)) == set(range(10))
+    for row in matrix:  # each row: the kernel's 3 rows, 6 columns apart
+        cols = np.flatnonzero(row)
+        np.testing.assert_array_equal(row[cols], labels.ravel())
+        assert list(np.diff(cols)) == [1, 1, 4, 1, 1, 4, 1, 1]
+    # the first output row's windows start at columns 0..3 of input row 0
+    assert [np.flatnonzero(matrix[k])[0] for k in range(4)] == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("shape, kernel, kwargs, match", [
+    ((6,), np.ones((3, 3)), {}, r"image_shape must be \(height, width\)"),
+    ((6, 0), np.ones((3, 3)), {}, r"image_shape=\(6, 0\)"),
+    ((6, 6), np.ones((3, 3, 1)), {}, "kernel rank 3"),
+    ((2, 2), np.ones((3, 3)), {}, "kernel 3x3 does not fit the image 2x2"),
+    ((6, 6), np.ones((3, 3)), {"stride": 0}, "stride=0"),
+])
+def test_conv_matrix_bad_input(shape, kernel, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        conv_matrix(shape, kernel, **kwargs)
