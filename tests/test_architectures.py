@@ -191,6 +191,8 @@ def test_alexnet_tanh_option_swaps_every_relu():
     assert model.count_params() == arch.alexnet((67, 67, 1), classes=10, scale=0.125).count_params()
     with pytest.raises(ValueError, match="activation='sigmoid'"):
         arch.alexnet(activation="sigmoid")
+    he = arch.alexnet((67, 67, 1), classes=10, scale=0.125, kernel_initializer="he_normal")
+    assert type(he.get_layer("fc6").kernel_initializer).__name__ == "HeNormal"
 
 
 def test_googlenet_rejects_bad_arguments():

@@ -227,7 +227,8 @@ def _scaled(width: int, scale: float, multiple: int) -> int:
 
 
 def alexnet(input_shape=(227, 227, 3), classes: int = 1000, *, lrn: bool = True, scale: float = 1.0,
-            groups: int = 1, dropout: float = 0.5, activation: str = "relu", name: str = "alexnet") -> keras.Model:
+            groups: int = 1, dropout: float = 0.5, activation: str = "relu",
+            kernel_initializer: str = "glorot_uniform", name: str = "alexnet") -> keras.Model:
     """AlexNet (Krizhevsky, Sutskever & Hinton 2012) as a functional model.
 
     ``conv1 96@11x11/4 -> LRN -> pool -> conv2 256@5x5 -> LRN -> pool -> conv3 384 ->
@@ -241,6 +242,8 @@ def alexnet(input_shape=(227, 227, 3), classes: int = 1000, *, lrn: bool = True,
       layer's maps that sat on the same GPU, as in the paper (fewer weights).
     - ``activation``: ``"relu"`` (the paper) or ``"tanh"``, the saturating unit the
       paper's Figure 1 compares it with, in every convolution and hidden dense layer.
+    - ``kernel_initializer``: Keras's default ``"glorot_uniform"``, or e.g. ``"he_normal"``
+      (He et al. 2015: twice the variance, so that ReLU layers keep the signal's scale).
 
     With the single-tower default the model has 62,378,344 parameters; with
     ``groups=2`` 60,965,224. The input must be at least 67x67 so that three
@@ -266,7 +269,7 @@ def alexnet(input_shape=(227, 227, 3), classes: int = 1000, *, lrn: bool = True,
     for layer_name, filters, kernel, stride, padding, grouped in ALEXNET_CONVS:
         g = groups if grouped else 1
         x = layers.Conv2D(_scaled(filters, scale, groups), kernel, strides=stride, padding=padding, groups=g,
-                          activation=activation, name=layer_name)(x)
+                          activation=activation, kernel_initializer=kernel_initializer, name=layer_name)(x)
         if layer_name in ("conv1", "conv2"):
             if lrn:
                 x = LocalResponseNormalization(name=f"lrn{layer_name[-1]}")(x)
@@ -274,7 +277,8 @@ def alexnet(input_shape=(227, 227, 3), classes: int = 1000, *, lrn: bool = True,
     x = layers.MaxPooling2D(3, strides=2, name="pool5")(x)
     x = layers.Flatten(name="flatten")(x)
     for layer_name in ("fc6", "fc7"):
-        x = layers.Dense(_scaled(ALEXNET_DENSE, scale, 1), activation=activation, name=layer_name)(x)
+        x = layers.Dense(_scaled(ALEXNET_DENSE, scale, 1), activation=activation,
+                         kernel_initializer=kernel_initializer, name=layer_name)(x)
         x = layers.Dropout(dropout, name=f"dropout_{layer_name}")(x)
     outputs = layers.Dense(classes, activation="softmax", name="fc8")(x)
     return keras.Model(inputs, outputs, name=name)
