@@ -114,7 +114,13 @@ q2 = ValueExercise(
 # q3: the closed world of the softmax (notebook 13's digit classifier on a temple photo).
 q3 = ChoiceExercise(
     "A digit classifier says '3' with 97 % for a photo of a temple. What does the 97 % mean?",
-    choices={"a": "97 % chance it is a 3", "b": "the 3 score beats the others", "c": "a bug", "d": "a digit is there"},
+    choices={
+        "a": "There is a 97 % chance that the photo shows a 3.",
+        "b": "The network's score for \"3\" beats its other nine scores by a wide margin; the softmax shares "
+             "100 % among the ten digits whatever the image is, so it cannot answer \"none of these\".",
+        "c": "The network is broken: a working classifier would give about 10 % to each digit.",
+        "d": "The network is 97 % sure that the photo contains a digit.",
+    },
     correct="b",
     feedback={
         "a": "The network was never shown anything but digits, so it cannot estimate how likely a temple is to be "

@@ -135,8 +135,14 @@ q2 = ValueExercise(
 
 q3 = ChoiceExercise(
     "Why batch norm stays in inference mode during fine-tuning",
-    choices={"a": "no weights", "b": "batch statistics would wreck the features", "c": "turns off all gradients",
-             "d": "only speed"},
+    choices={
+        "a": "Batch-norm layers have no weights, so there is nothing to train.",
+        "b": "In training mode they would normalise with the statistics of each small batch of flowers and update "
+             "their ImageNet moving averages, shifting every later layer's input away from what it was trained on, "
+             "so the fine-tuning would start by wrecking the features.",
+        "c": "`training=False` turns off the gradient for the whole base, so fine-tuning changes only the head.",
+        "d": "It is only for speed: batch norm in training mode is slower and gives the same result.",
+    },
     correct="b",
     feedback={
         "a": "Batch norm has weights: a scale and an offset per channel (trainable), and the moving mean and "
