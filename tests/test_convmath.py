@@ -246,6 +246,23 @@ def test_receptive_window_is_what_the_strided_convolution_reads():
     assert convmath.receptive_window(2, 1, (5, 3), (1, 2)) == (range(2, 7), range(2, 5))
 
 
+def test_receptive_window_with_padding_starts_at_i_times_s_minus_pad_before():
+    rng = np.random.default_rng(4)
+    image = rng.normal(size=(7, 8))
+    kernel = rng.normal(size=(3, 3))
+    for padding in ("same", 1, 2):
+        out = correlate2d(image, kernel, stride=2, padding=padding)
+        (top, _), (left, _) = (convmath.same_padding(n, 3, 2) for n in image.shape) if padding == "same" \
+            else ((padding, padding), (padding, padding))
+        padded = np.pad(image, ((top, 10), (left, 10)))  # index k of the input is k + top in padded
+        for i, j in itertools.product(range(out.shape[0]), range(out.shape[1])):
+            rows, cols = convmath.receptive_window(i, j, 3, 2, pad_before=(top, left))
+            assert rows.start == 2 * i - top and cols.start == 2 * j - left
+            window = padded[rows.start + top:rows.stop + top, cols.start + left:cols.stop + left]
+            assert np.isclose(out[i, j], np.sum(window * kernel))
+    assert convmath.receptive_window(0, 0, 3, 2, pad_before=1) == (range(-1, 2), range(-1, 2))
+
+
 # --- parameter counts ------------------------------------------------------------------------
 
 def built_count(layer, input_shape):
@@ -364,6 +381,8 @@ def test_format_bytes():
     (lambda: convmath.receptive_window(-1, 0, 3), "i=-1"),
     (lambda: convmath.receptive_window(0, 0, 3, 0), "stride_height=0"),
     (lambda: convmath.receptive_window(0, 0, (3, True)), "kernel_width=True"),
+    (lambda: convmath.receptive_window(0, 0, 3, 1, -1), "pad_top=-1"),
+    (lambda: convmath.receptive_window(0, 0, 3, 1, (0, 1, 2)), "pad_before has 3 values"),
     (lambda: convmath.receptive_field([]), "at least one layer"),
     (lambda: convmath.receptive_field([(3, 0)]), "stride=0"),
     (lambda: convmath.receptive_field([(3,)]), r"\(3,\)"),

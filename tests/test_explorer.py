@@ -79,12 +79,38 @@ def test_same_padding_agrees_with_convmath():
 def test_describe_text():
     text = explorer.describe(7, 3, 2, "valid", neuron=(1, 2))
     assert "output 3x3" in text
-    assert "windows start at rows [0, 2, 4]" in text
+    assert "windows start at i·2 = rows [0, 2, 4] and j·2 = columns [0, 2, 4]" in text
     assert "neuron (1, 2) sees input rows 2..4 and columns 4..6" in text
     assert "never read" not in text
     assert "never read: rows [7], columns [7]" in explorer.describe(8, 3, 2)
     assert "zeros top 0, bottom 1, left 0, right 1" in explorer.describe(6, 3, 2, "same")
     assert "output 4x2" in explorer.describe((7, 4), (1, 3), (2, 1))
+
+
+def test_describe_starts_windows_at_i_times_s_minus_pad_before_and_names_the_padding():
+    text = explorer.describe(7, 3, 2, "same")
+    assert "windows start at i·2 − 1 = rows [-1, 1, 3, 5] and j·2 − 1 = columns [-1, 1, 3, 5]" in text
+    assert "neuron (3, 3) sees input rows 5..7 (row 7 is padding) and columns 5..7 (column 7 is padding)" in text
+    text = explorer.describe(5, 5, 1, 2, neuron=(0, 4))
+    assert "rows -2..2 (rows -2, -1 are padding) and columns 2..6 (columns 5, 6 are padding)" in text
+    assert "(row" not in explorer.describe(7, 3, 2, "same", neuron=(1, 1)).splitlines()[2]
+    for n, f, s, padding in itertools.product((5, 6, 7), (1, 2, 3), (1, 2), ("same", 1)):
+        rows, cols = explorer.sliding_positions(n, f, s, padding)
+        for k in range(rows.output):
+            expected = convmath.receptive_window(k, k, f, s, pad_before=rows.pad_before)[0]
+            assert rows.window(k) == expected
+            assert rows.padding_in(k) == tuple(i for i in expected if i < 0 or i >= n)
+
+
+def test_draw_sliding_labels_padding_rows_and_columns():
+    fig = explorer.draw_sliding(6, 3, 2, "same")
+    ax_in = fig.axes[0]
+    assert [t.get_text() for t in ax_in.get_xticklabels()] == ["0", "1", "2", "3", "4", "5", "6\npad"]
+    assert [t.get_text() for t in ax_in.get_yticklabels()] == ["0", "1", "2", "3", "4", "5", "pad 6"]
+    fig2 = explorer.draw_sliding(4, 3, 1, 1)
+    assert [t.get_text() for t in fig2.axes[0].get_yticklabels()] == ["pad -1", "0", "1", "2", "3", "pad 4"]
+    plt.close(fig)
+    plt.close(fig2)
 
 
 def test_draw_sliding_marks_every_window_and_the_neuron():

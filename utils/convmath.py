@@ -149,18 +149,25 @@ def transposed_output_size(size: int, kernel: int, stride: int = 1, padding="val
     raise ValueError(f"padding must be 'same' or 'valid', got padding={padding!r}")
 
 
-def receptive_window(i: int, j: int, kernel, strides=1) -> tuple[range, range]:
-    """Input rows and columns that output neuron ``(i, j)`` sees (no padding).
+def receptive_window(i: int, j: int, kernel, strides=1, pad_before=0) -> tuple[range, range]:
+    """Input rows and columns that output neuron ``(i, j)`` sees.
 
-    Rows ``i*sh ... i*sh + fh - 1`` and columns ``j*sw ... j*sw + fw - 1``.
+    Rows ``i*sh - pad_top ... i*sh - pad_top + fh - 1`` and columns
+    ``j*sw - pad_left ... j*sw - pad_left + fw - 1``, where ``pad_before`` is the
+    number of zeros added before the input (top, left): one int or a pair. Indices
+    below 0 (or past the input's last index) are zero padding.
     """
     fh, fw = _per_axis("kernel", kernel, 2)
     sh, sw = _per_axis("strides", strides, 2)
+    pt, pl = _per_axis("pad_before", pad_before, 2)
     _non_negative_int("i", i)
     _non_negative_int("j", j)
     for name, v in (("kernel height", fh), ("kernel width", fw), ("stride height", sh), ("stride width", sw)):
         _positive_int(name.replace(" ", "_"), v)
-    return range(i * sh, i * sh + fh), range(j * sw, j * sw + fw)
+    _non_negative_int("pad_top", pt)
+    _non_negative_int("pad_left", pl)
+    top, left = i * sh - pt, j * sw - pl
+    return range(top, top + fh), range(left, left + fw)
 
 
 def receptive_field(layers: Iterable) -> int:

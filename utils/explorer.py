@@ -6,8 +6,8 @@ The logic behind notebook 2's interactive explorer, so it can be tested::
     rows.starts          # (0, 2, 4): first input row of each window
     explore(7, 3, 2)     # prints the shapes, returns the figure
 
-Window starts are input indices; a negative start, or a window running past the
-last index, reads TensorFlow's zero padding. The shapes agree with
+Window ``k`` starts at input index ``k·stride − pad_before``; a negative index, or
+one past the last, is zero padding, and the text and the figure label it so. The shapes agree with
 :mod:`utils.convmath` (and so with Keras), which checks every argument.
 """
 from __future__ import annotations
@@ -45,6 +45,10 @@ class Axis:
         if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < self.output:
             raise ValueError(f"window index must be in 0..{self.output - 1}, got k={k!r}")
         return range(self.starts[k], self.starts[k] + self.kernel)
+
+    def padding_in(self, k: int) -> tuple[int, ...]:
+        """The indices of window ``k`` that are zero padding (below 0 or past ``size - 1``)."""
+        return tuple(i for i in self.window(k) if not 0 <= i < self.size)
 
     def unread(self) -> tuple[int, ...]:
         """Input indices no window covers (a stride can step over the last ones)."""
@@ -100,21 +104,38 @@ def _check_neuron(neuron, rows: Axis, cols: Axis) -> tuple[int, int]:
     return tuple(neuron)
 
 
-def _span(r: range) -> str:
-    return f"{r.start}..{r.stop - 1}"
+def _seen(axis: Axis, k: int, noun: str) -> str:
+    """``rows 5..7 (row 7 is padding)``: one window's input indices, its padding named."""
+    r, pads = axis.window(k), axis.padding_in(k)
+    text = f"{noun}s {r.start}..{r.stop - 1}"
+    if len(pads) == 1:
+        text += f" ({noun} {pads[0]} is padding)"
+    elif pads:
+        text += f" ({noun}s {', '.join(map(str, pads))} are padding)"
+    return text
+
+
+def _starts(axis: Axis, index: str, noun: str) -> str:
+    """``i·2 − 1 = rows [-1, 1, 3, 5]``: the rule and the window starts along one axis."""
+    rule = f"{index}·{axis.stride}" + (f" − {axis.pad_before}" if axis.pad_before else "")
+    return f"{rule} = {noun}s {list(axis.starts)}"
 
 
 def describe(input_shape, kernel, strides=1, padding="valid", neuron=None) -> str:
-    """Three lines of text: the set-up and zeros added, the output shape, one neuron's window."""
+    """Three lines of text: the set-up and zeros added, the output shape and window starts, one neuron's window.
+
+    Window ``(i, j)`` starts at row ``i·sh − pad_top`` and column ``j·sw − pad_left``;
+    rows and columns of padding in the neuron's window are named as padding.
+    """
     rows, cols = sliding_positions(input_shape, kernel, strides, padding)
     i, j = _check_neuron(neuron, rows, cols)
     lines = [
         f"input {rows.size}x{cols.size}, kernel {rows.kernel}x{cols.kernel}, stride {rows.stride}x{cols.stride}, "
         f"padding {padding!r}: zeros top {rows.pad_before}, bottom {rows.pad_after}, "
         f"left {cols.pad_before}, right {cols.pad_after}",
-        f"output {rows.output}x{cols.output}: windows start at rows {list(rows.starts)} "
-        f"and columns {list(cols.starts)}",
-        f"neuron ({i}, {j}) sees input rows {_span(rows.window(i))} and columns {_span(cols.window(j))}",
+        f"output {rows.output}x{cols.output}: windows start at {_starts(rows, 'i', 'row')} "
+        f"and {_starts(cols, 'j', 'column')}",
+        f"neuron ({i}, {j}) sees input {_seen(rows, i, 'row')} and {_seen(cols, j, 'column')}",
     ]
     unread_rows, unread_cols = rows.unread(), cols.unread()
     if unread_rows or unread_cols:
@@ -136,12 +157,30 @@ def _grid(ax, n_rows: int, n_cols: int, fill) -> None:
     ax.set_yticks([])
 
 
+def _index_ticks(ax, rows: Axis, cols: Axis, fontsize: int) -> None:
+    """Label the grid's rows and columns with input indices; padding rows and columns also read "pad"."""
+    ax.tick_params(length=0, pad=2, labeltop=True, labelbottom=False)
+    for axis, set_ticks, ticks, pad_label in ((rows, ax.set_yticks, ax.yaxis.get_major_ticks, "pad {}"),
+                                              (cols, ax.set_xticks, ax.xaxis.get_major_ticks, "{}\npad")):
+        indices = range(-axis.pad_before, axis.size + axis.pad_after)
+        set_ticks(range(len(indices)), [str(k) if 0 <= k < axis.size else pad_label.format(k) for k in indices],
+                  fontsize=fontsize)
+        for k, tick in zip(indices, ticks()):
+            if not 0 <= k < axis.size:
+                for label in (tick.label1, tick.label2):
+                    label.set_color("0.45")
+                    label.set_fontstyle("italic")
+    if max(rows.size + rows.pad_before + rows.pad_after, cols.size + cols.pad_before + cols.pad_after) > 40:
+        ax.set_xticks([])  # too many to read: the legend and the grey cells still mark the padding
+        ax.set_yticks([])
+
+
 def draw_sliding(input_shape, kernel, strides=1, padding="valid", neuron=None, *, cell: float = 0.38):
     """Figure: the (padded) input with a dot at the centre of every window, and the output grid.
 
     The window of ``neuron`` (default: the last one) and that output neuron are
-    outlined in the same colour. Grey cells are zero padding; pink cells are
-    input pixels no window reads. Returns the figure.
+    outlined in the same colour. Grey cells (their row or column index labelled "pad") are zero
+    padding; pink cells are input pixels no window reads. Returns the figure.
     """
     rows, cols = sliding_positions(input_shape, kernel, strides, padding)
     i, j = _check_neuron(neuron, rows, cols)
@@ -169,6 +208,7 @@ def draw_sliding(input_shape, kernel, strides=1, padding="valid", neuron=None, *
                               edgecolor=WINDOW_COLOUR, lw=3, zorder=4))
     # the input's own border, so the padding reads as outside it
     ax_in.add_patch(Rectangle((left - 0.5, top - 0.5), cols.size, rows.size, fill=False, edgecolor="black", lw=1.5))
+    _index_ticks(ax_in, rows, cols, fontsize=7 if max(height, width) <= 20 else 5)
     ax_in.set_title(f"input {rows.size}x{cols.size}, padding {padding!r}\n"
                     f"kernel {rows.kernel}x{cols.kernel}, stride {rows.stride}x{cols.stride}", fontsize=10)
     handles = [Patch(facecolor="none", edgecolor=WINDOW_COLOUR, lw=2, label=f"window of neuron ({i}, {j})")]
