@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from _flower_files import make_class_tree
 
-from utils import flowers, flowers_data, imagefiles, setup
+from utils import data, flowers, flowers_data, imagefiles, setup
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -225,6 +225,27 @@ def test_the_notebooks_hub_script_trains_a_head_on_a_local_savedmodel_under_tf_k
     assert result["keras_version"].startswith("2.") and result["hub_layer_is_keras_2"], "ran under tf_keras"
     assert result["feature_dim"] == 8 and result["trainable_params"] == 8 * 3 + 3
     assert len(result["history"]["loss"]) == 2 and "val_accuracy" in result["history"]
+
+
+def test_the_finetuned_model_is_found_where_notebook_14_saves_it(capsys):
+    """Notebook 14 saves to finetuned_model_path() with a JSON beside it; notebook 15 loads both."""
+    import json
+
+    import keras
+
+    model, why = flowers.load_finetuned()
+    assert model is None and "no fine-tuned model" in why
+    path = flowers.finetuned_model_path()
+    assert path.name == flowers.FINETUNED_MODEL_FILE == "inception_v3_flowers_finetuned.keras"
+    assert path.parent == data.keras_cache_dir("models")
+    path.parent.mkdir(parents=True)
+    tiny = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    tiny.save(path)
+    path.with_suffix(".json").write_text(json.dumps({"class_names": ["a", "b"], "dataset": "tf_flowers"}))
+    loaded, info = flowers.load_finetuned()
+    assert info["class_names"] == ["a", "b"] and "2 classes" in capsys.readouterr().out
+    x = np.ones((1, 4), "float32")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), tiny.predict(x, verbose=0), atol=1e-6)
 
 
 def test_benchmark_script_explains_itself_and_checks_its_arguments():
