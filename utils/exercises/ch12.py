@@ -151,6 +151,9 @@ q3 = ValueExercise(
         (_BATCH * (sum(_SIZES[:2]) + _FLOOR_L3) + _BATCH * _INPUT + _PBYTES) / _MB:
             "The third layer is 25 × 38, not 25 × 37: with SAME padding a stride of 2 gives ceil(75 / 2) = 38.",
         _TRAIN.mib: "That is MiB (2^20 bytes); the question asks for MB (10^6 bytes).",
+        float(_TRAIN.total): "That is the right figure in bytes: the question asks for MB, 10^6 bytes.",
+        _INFER.mb: "That is the memory to predict one image (two consecutive layers and the parameters). "
+                   "Training keeps every layer's output, for each of the 50 images.",
         _NOTES_MIB: "That is the course notes' figure: MiB, with 10.03 MiB per image rounded to 10 before "
                     "multiplying by 50, and then called MB.",
     },
