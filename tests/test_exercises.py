@@ -41,8 +41,10 @@ def test_there_are_exercise_modules():
 
 @pytest.mark.parametrize("name", MODULES)
 def test_a_module_exposes_two_to_four_exercises_as_q1_q2(name):
+    """2-4 exercises close each chapter; notebook 12, the course notes' exercise chapter, checks each of them."""
     keys = sorted(exercises(name))
-    assert 2 <= len(keys) <= 4, f"{name}: {len(keys)} exercises, the convention is 2-4"
+    most = 8 if name == "ch12" else 4
+    assert 2 <= len(keys) <= most, f"{name}: {len(keys)} exercises, the convention is 2-{most}"
     assert keys == [f"q{i}" for i in range(1, len(keys) + 1)], f"{name}: exercises must be named q1, q2, ...: {keys}"
 
 
