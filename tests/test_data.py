@@ -237,3 +237,16 @@ def test_source_text_is_honest():
     assert str(data.Source("X", "download", "/p")) == "[data] X: download -- /p"
     assert str(data.Source("X", "stand-in", "made")).startswith("*** STAND-IN")
     assert os.path.basename(str(data.keras_cache_dir())) == "datasets"
+
+
+def test_a_source_report_names_the_data_but_no_machine_path():
+    from utils.data import Source
+
+    line = str(Source("MNIST", "local", "IDX files in /home/someone/data/mnist",
+                      "first 8,000 digits to train / last 2,000 to test"))
+    assert line == ("[data] MNIST: local -- IDX files in .../mnist "
+                    "(first 8,000 digits to train / last 2,000 to test)")
+    assert "/home" not in str(Source("MNIST", "cache", "/home/x/.keras/datasets/mnist.npz"))
+    assert "C:" not in str(Source("flowers", "local", r"C:\Users\me\flower_photos"))
+    stand_in = str(Source("MNIST", "stand-in", "synthetic digits made by utils.data"))
+    assert stand_in.startswith("*** STAND-IN") and "utils.data" in stand_in

@@ -355,14 +355,3 @@ def test_rbf_model_predicts_the_nearest_centre(faithful):
     np.testing.assert_array_equal(lenet.predict_labels(faithful, x), distances.argmin(axis=1))
     assert lenet.is_rbf_model(faithful) and not lenet.is_rbf_model(lenet.lenet5_modern())
 
-
-def test_source_line_keeps_the_report_but_no_machine_path():
-    from utils.data import Source
-
-    line = lenet.source_line(Source("MNIST", "local", "IDX files in /home/someone/data/mnist",
-                                    "first 8,000 digits to train / last 2,000 to test"))
-    assert line == ("[data] MNIST: local -- IDX files in .../mnist "
-                    "(first 8,000 digits to train / last 2,000 to test)")
-    assert "/home" not in lenet.source_line(Source("MNIST", "cache", "/home/x/.keras/datasets/mnist.npz"))
-    stand_in = lenet.source_line(Source("MNIST", "stand-in", "synthetic digits made by utils.data"))
-    assert stand_in.startswith("*** STAND-IN") and "utils.data" in stand_in

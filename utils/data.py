@@ -19,6 +19,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,12 +70,26 @@ class Source:
         return self.kind == "stand-in"
 
     def __str__(self) -> str:
-        text = f"[data] {self.dataset}: {self.kind} -- {self.location}"
+        # Paths are cut to their last part (".../mnist"): the report still says which data was used,
+        # and no machine's folder layout ends up in a notebook's stored output.
+        text = f"[data] {self.dataset}: {self.kind} -- {_short_paths(self.location)}"
         if self.note:
             text += f" ({self.note})"
         if self.is_stand_in:
             text = "*** STAND-IN, NOT THE REAL DATA *** " + text
         return text
+
+
+_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][^\s()\\/]+)+[\\/]?")
+
+
+def _short_paths(text: str) -> str:
+    """Every file path in ``text`` cut to its last part: ``/home/me/data/mnist`` -> ``.../mnist``."""
+    def last_part(match):
+        parts = [p for p in re.split(r"[\\/]", match.group(0)) if p]
+        return ".../" + parts[-1] if parts else match.group(0)
+
+    return _PATH.sub(last_part, text)
 
 
 def _announce(source: Source, verbose: bool) -> Source:

@@ -16,12 +16,10 @@ learning applied to document recognition" (1998):
 For the "typical CNN" chapter: :func:`nielsen_net`, :func:`typical_cnn`
 (INPUT -> [[CONV -> RELU]*N -> POOL?]*M -> [FC -> RELU]*K -> FC) and
 :func:`dense_net`; :func:`shift_images` / :func:`random_shifts` for the robustness test and
-:func:`train` / :func:`accuracy` to train and score any of them; :func:`source_line` reports the
-data a loader used without storing a machine path.
+:func:`train` / :func:`accuracy` to train and score any of them.
 """
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -582,23 +580,6 @@ def dense_net(input_shape=(28, 28, 1), num_classes: int = 10, *, hidden: Sequenc
     layers.append(keras.layers.Dense(num_classes, activation="softmax", kernel_initializer=init(seed),
                                      name="output"))
     return keras.Sequential(layers, name="dense_net")
-
-
-_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][^\s()\\/]+)+[\\/]?")
-
-
-def source_line(source) -> str:
-    """A loader's report line (``str(mnist.source)``) with every file path cut to its last part.
-
-    ``"[data] MNIST: local -- IDX files in /home/me/data/mnist (...)"`` becomes
-    ``"[data] MNIST: local -- IDX files in .../mnist (...)"``: the notebook still says which data
-    it used, and no machine's folder layout ends up in a stored output.
-    """
-    def last_part(match):
-        parts = [p for p in re.split(r"[\\/]", match.group(0)) if p]
-        return ".../" + parts[-1] if parts else match.group(0)
-
-    return _PATH.sub(last_part, str(source))
 
 
 # ---------------------------------------------------------------------------
