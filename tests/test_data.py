@@ -234,7 +234,7 @@ def test_bad_image_paths_get_clear_errors(tmp_path):
 
 
 def test_source_text_is_honest():
-    assert str(data.Source("X", "download", "/p")) == "[data] X: download -- /p"
+    assert str(data.Source("X", "download", "/p")) == "[data] X: download -- .../p"
     assert str(data.Source("X", "stand-in", "made")).startswith("*** STAND-IN")
     assert os.path.basename(str(data.keras_cache_dir())) == "datasets"
 
@@ -248,5 +248,7 @@ def test_a_source_report_names_the_data_but_no_machine_path():
                     "(first 8,000 digits to train / last 2,000 to test)")
     assert "/home" not in str(Source("MNIST", "cache", "/home/x/.keras/datasets/mnist.npz"))
     assert "C:" not in str(Source("flowers", "local", r"C:\Users\me\flower_photos"))
+    url = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
+    assert str(Source("MNIST", "download", url)).endswith(url), "an address is not a machine path"
     stand_in = str(Source("MNIST", "stand-in", "synthetic digits made by utils.data"))
     assert stand_in.startswith("*** STAND-IN") and "utils.data" in stand_in

@@ -12,6 +12,7 @@ Each module owns one thing, says so on its first line, and is tested in ``tests/
 - :mod:`utils.lenet`, :mod:`utils.architectures` -- LeNet-5 and the MNIST CNNs; AlexNet, GoogLeNet, ResNet
 - :mod:`utils.memory`       -- memory estimates and measured peaks
 - :mod:`utils.pretrained`   -- Inception v3 and the ImageNet class index by the data contract
-- :mod:`utils.imagefiles`, :mod:`utils.flowers_data`, :mod:`utils.flowers` -- image folders, the flower data, transfer plumbing
+- :mod:`utils.imagefiles`, :mod:`utils.flowers_data`, :mod:`utils.flowers` -- image folders, flower data,
+  transfer plumbing
 - :mod:`utils.visualize`    -- feature maps, maximally activating inputs, Grad-CAM
 """

@@ -80,7 +80,8 @@ class Source:
         return text
 
 
-_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][^\s()\\/]+)+[\\/]?")
+# A file path (POSIX or Windows), not the path part of an address such as https://host/file.
+_PATH = re.compile(r"(?<![\w:/.])(?:[A-Za-z]:)?(?:[\\/][^\s()\\/]+)+[\\/]?")
 
 
 def _short_paths(text: str) -> str:
