@@ -4,7 +4,10 @@ import tarfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
+
+from utils import flowers, flowers_data, imagefiles
 
 
 def jpeg_bytes(seed: int = 0, size=(40, 48), mode: str = "RGB") -> bytes:
@@ -58,3 +61,13 @@ def link_member(name: str, target: str, kind=tarfile.SYMTYPE):
     info.linkname = target
     return info, None
 
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch, tmp_path):
+    """No test sees the developer's flower folder, hub model or Keras cache (autouse where imported)."""
+    monkeypatch.delenv(imagefiles.FLOWERS_ENV, raising=False)
+    monkeypatch.delenv(flowers.HUB_ENV, raising=False)
+    (tmp_path / "keras_home").mkdir()
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    monkeypatch.setattr(flowers_data, "_stand_in_folder", lambda seed: tmp_path / f"stand_in_{seed}")

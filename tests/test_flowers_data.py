@@ -4,9 +4,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _flower_files import jpeg_bytes, make_class_tree, make_tgz, write_jpeg
+from _flower_files import (
+    isolated,  # noqa: F401 (autouse: no test sees the real flower folder)
+    jpeg_bytes,
+    make_class_tree,
+    make_tgz,
+    write_jpeg,
+)
 
-from utils import data, flowers, flowers_data, imagefiles, setup
+from utils import data, flowers_data, imagefiles, setup
 
 ROOT = Path(__file__).resolve().parents[1]
 # The real flower folder, from the variable the loader reads (read before the autouse fixture
@@ -21,15 +27,6 @@ def _is_oxford_mini(folder) -> bool:
     return tuple(sorted(p.name for p in train.iterdir() if p.is_dir())) == flowers_data.OXFORD_MINI_CLASSES
 
 
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch, tmp_path):
-    """No test sees the developer's flower folder, hub model or Keras cache."""
-    monkeypatch.delenv(imagefiles.FLOWERS_ENV, raising=False)
-    monkeypatch.delenv(flowers.HUB_ENV, raising=False)
-    (tmp_path / "keras_home").mkdir()
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
-    monkeypatch.setattr(flowers_data, "_stand_in_folder", lambda seed: tmp_path / f"stand_in_{seed}")
 
 
 

@@ -5,22 +5,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _flower_files import file_member, jpeg_bytes, link_member, make_class_tree, make_tgz, tar_with, write_jpeg
+from _flower_files import (
+    file_member,
+    isolated,  # noqa: F401 (autouse: no test sees the real flower folder)
+    jpeg_bytes,
+    link_member,
+    make_class_tree,
+    make_tgz,
+    tar_with,
+    write_jpeg,
+)
 from PIL import Image
 
 from utils import flowers, flowers_data, imagefiles
 
 ROOT = Path(__file__).resolve().parents[1]
 
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch, tmp_path):
-    """No test sees the developer's flower folder, hub model or Keras cache."""
-    monkeypatch.delenv(imagefiles.FLOWERS_ENV, raising=False)
-    monkeypatch.delenv(flowers.HUB_ENV, raising=False)
-    (tmp_path / "keras_home").mkdir()
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
-    monkeypatch.setattr(flowers_data, "_stand_in_folder", lambda seed: tmp_path / f"stand_in_{seed}")
 
 
 
