@@ -1,9 +1,9 @@
-"""Tests for utils.lenet: LeNet-5's layers and counts, the CNN builders, shifting, training."""
+"""Tests for utils.lenet: LeNet-5's layers and counts, the CNN builders, shifting."""
 import keras
 import numpy as np
 import pytest
 
-from utils import convmath, lenet
+from utils import convmath, lenet, training
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def test_faithful_counts_match_the_formulas(faithful):
 
 
 def test_faithful_output_shapes(faithful):
-    shapes = {name: shape for name, _, shape, _ in lenet.layer_table(faithful)}
+    shapes = {name: shape for name, _, shape, _ in training.layer_table(faithful)}
     assert shapes["C1"] == (28, 28, 6)
     assert shapes["S2"] == (14, 14, 6)
     assert shapes["C3"] == (10, 10, 16)
@@ -74,7 +74,7 @@ def test_modern_counts():
 
 def test_nielsen_net_shapes_and_count():
     model = lenet.nielsen_net()
-    table = lenet.layer_table(model)
+    table = training.layer_table(model)
     assert [shape for _, _, shape, _ in table] == [(24, 24, 3), (12, 12, 3), (432,), (10,)]
     assert model.count_params() == convmath.conv_params(5, 1, 3) + convmath.dense_params(3 * 12 * 12, 10) == 4_408
 
@@ -306,52 +306,3 @@ def test_bad_sizes_are_rejected():
         lenet.typical_cnn(pool=(True,))
     with pytest.raises(ValueError, match="hidden"):
         lenet.dense_net(hidden=(300, -1))
-
-
-# ---------------------------------------------------------------------------
-# training and scoring
-# ---------------------------------------------------------------------------
-
-def test_train_records_history_curve_and_accuracy():
-    rng = np.random.default_rng(5)
-    x = rng.random((64, 28, 28, 1)).astype("float32")
-    y = rng.integers(0, 10, 64)
-    keras.utils.set_random_seed(0)
-    model = lenet.nielsen_net()
-    run = lenet.train(model, x, y, epochs=2, batch_size=16, learning_rate=0.01, cosine_decay=True,
-                      test_data=(x[:32], y[:32]), eval_every=4)
-    assert len(run.history["loss"]) == 2
-    assert float(model.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-6)  # decayed to 0 after 8 steps
-    assert [step for step, _ in run.curve] == [0, 4, 8]
-    assert [step for step, _ in run.loss_curve] == [0, 4, 8]
-    probs = model.predict(x[:32], verbose=0)
-    final_ce = -np.log(probs[np.arange(32), y[:32]]).mean()
-    assert run.loss_curve[-1][1] == pytest.approx(final_ce, rel=1e-4)
-    assert run.curve[-1][1] == pytest.approx(np.mean(probs.argmax(axis=1) == y[:32]))
-    assert 0.0 <= run.test_accuracy <= 1.0
-    with pytest.raises(ValueError, match="labels"):
-        lenet.train(lenet.nielsen_net(), x, y[:10], epochs=1)
-    with pytest.raises(ValueError, match="test_data"):
-        lenet.train(lenet.nielsen_net(), x, y, epochs=1, eval_every=2)
-    with pytest.raises(ValueError, match="learning_rate"):
-        lenet.train(lenet.nielsen_net(), x, y, epochs=1, learning_rate=0)
-
-
-def test_rbf_training_curve_uses_the_rbf_loss():
-    rng = np.random.default_rng(7)
-    x = rng.normal(size=(32, 32, 32, 1)).astype("float32")
-    y = rng.integers(0, 10, 32)
-    model = lenet.lenet5_faithful()
-    run = lenet.train(model, x, y, epochs=1, batch_size=16, test_data=(x, y), eval_every=2)
-    distances = model.predict(x, verbose=0)
-    assert run.loss_curve[-1][1] == pytest.approx(distances[np.arange(32), y].mean(), rel=1e-4)
-    assert run.test_accuracy == pytest.approx(np.mean(distances.argmin(axis=1) == y))
-    assert "rbf_accuracy" in run.history
-
-
-def test_rbf_model_predicts_the_nearest_centre(faithful):
-    x = np.random.default_rng(6).normal(size=(4, 32, 32, 1)).astype("float32")
-    distances = faithful.predict(x, verbose=0)
-    np.testing.assert_array_equal(lenet.predict_labels(faithful, x), distances.argmin(axis=1))
-    assert lenet.is_rbf_model(faithful) and not lenet.is_rbf_model(lenet.lenet5_modern())
-

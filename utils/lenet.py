@@ -15,14 +15,13 @@ learning applied to document recognition" (1998):
 
 For the "typical CNN" chapter: :func:`nielsen_net`, :func:`typical_cnn`
 (INPUT -> [[CONV -> RELU]*N -> POOL?]*M -> [FC -> RELU]*K -> FC) and
-:func:`dense_net`; :func:`shift_images` / :func:`random_shifts` for the robustness test and
-:func:`train` / :func:`accuracy` to train and score any of them.
+:func:`dense_net`; :func:`shift_images` / :func:`random_shifts` for the robustness test.
+Training and scoring any of them (``train``, ``accuracy``, ``layer_table``...) live in
+``utils/training.py``.
 """
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import keras
 import numpy as np
@@ -580,135 +579,3 @@ def dense_net(input_shape=(28, 28, 1), num_classes: int = 10, *, hidden: Sequenc
     layers.append(keras.layers.Dense(num_classes, activation="softmax", kernel_initializer=init(seed),
                                      name="output"))
     return keras.Sequential(layers, name="dense_net")
-
-
-# ---------------------------------------------------------------------------
-# inspecting, training and scoring
-# ---------------------------------------------------------------------------
-
-def layer_table(model: keras.Model) -> list[tuple[str, str, tuple, int]]:
-    """``(name, layer class, output shape without batch, parameters)`` for each layer."""
-    return [(layer.name, type(layer).__name__, tuple(layer.output.shape[1:]), layer.count_params())
-            for layer in model.layers]
-
-
-def print_layer_table(model: keras.Model) -> None:
-    """Print :func:`layer_table` as aligned text, with the total."""
-    print(f"{model.name}: input {tuple(model.input_shape[1:])}")
-    for name, kind, shape, params in layer_table(model):
-        print(f"  {name:<9} {kind:<21} -> {str(shape):<15} {params:>9,} params")
-    print(f"  {'total':<9} {'':<21}    {'':<15} {model.count_params():>9,} params")
-
-
-def is_rbf_model(model: keras.Model) -> bool:
-    """True when the model ends in :class:`RBFOutput` (its prediction is the smallest output)."""
-    return isinstance(model.layers[-1], RBFOutput)
-
-
-def predict_labels(model: keras.Model, x, batch_size: int = 512) -> np.ndarray:
-    """Predicted class per image: argmax of the scores, or argmin of RBF distances."""
-    out = model.predict(x, batch_size=batch_size, verbose=0)
-    return out.argmin(axis=1) if is_rbf_model(model) else out.argmax(axis=1)
-
-
-def accuracy(model: keras.Model, x, y, batch_size: int = 512) -> float:
-    """Fraction of images classified correctly."""
-    y = np.asarray(y).reshape(-1)
-    if len(y) != len(x):
-        raise ValueError(f"got {len(x)} images but {len(y)} labels")
-    return float(np.mean(predict_labels(model, x, batch_size) == y))
-
-
-class AccuracyEvery(keras.callbacks.Callback):
-    """Every ``every`` training steps (and at step 0), score the model on ``(x, y)``.
-
-    ``curve`` collects ``(step, accuracy)`` and ``loss_curve`` ``(step, loss)``, the loss
-    being the one the model trains on (:func:`rbf_loss` for RBF outputs, cross-entropy
-    for softmax outputs), averaged over ``(x, y)``.
-    """
-
-    def __init__(self, x, y, every: int):
-        super().__init__()
-        self.x, self.y = x, np.asarray(y).reshape(-1)
-        self.every = _positive_int("every", every)
-        self.curve: list[tuple[int, float]] = []
-        self.loss_curve: list[tuple[int, float]] = []
-        self._step = 0
-
-    def _score(self):
-        out = self.model.predict(self.x, batch_size=512, verbose=0)
-        rows = np.arange(len(self.y))
-        if is_rbf_model(self.model):
-            hits, loss = out.argmin(axis=1) == self.y, out[rows, self.y].mean()
-        else:
-            hits, loss = out.argmax(axis=1) == self.y, -np.log(np.clip(out[rows, self.y], 1e-7, 1.0)).mean()
-        self.curve.append((self._step, float(hits.mean())))
-        self.loss_curve.append((self._step, float(loss)))
-
-    def on_train_begin(self, logs=None):
-        if not self.curve:
-            self._score()
-
-    def on_train_batch_end(self, batch, logs=None):
-        self._step += 1
-        if self._step % self.every == 0:
-            self._score()
-
-
-@dataclass
-class TrainingRun:
-    """What :func:`train` returns: Keras's per-epoch history, test accuracy and loss curves, timing."""
-
-    history: dict
-    curve: list = field(default_factory=list)
-    loss_curve: list = field(default_factory=list)
-    test_accuracy: float | None = None
-    seconds: float = 0.0
-
-
-def compile_model(model: keras.Model, learning_rate=1e-3) -> keras.Model:
-    """Adam, with the loss that matches the head: :func:`rbf_loss` for RBF units,
-    sparse categorical cross-entropy for softmax."""
-    if isinstance(learning_rate, (int, float)) and not learning_rate > 0:
-        raise ValueError(f"learning_rate must be positive (or a keras LearningRateSchedule), got {learning_rate!r}")
-    if is_rbf_model(model):
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=rbf_loss, metrics=[rbf_accuracy])
-    else:
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"])
-    return model
-
-
-def train(model: keras.Model, x_train, y_train, *, epochs: int, batch_size: int = 64,
-          learning_rate: float = 1e-3, cosine_decay: bool = False, test_data=None,
-          eval_every: int | None = None, verbose: int = 0) -> TrainingRun:
-    """Compile (:func:`compile_model`, Adam) and fit; score on ``test_data=(x, y)`` if given.
-
-    ``cosine_decay`` lowers the learning rate from ``learning_rate`` to 0 along a
-    half cosine over all the training steps. With ``eval_every`` (and ``test_data``),
-    the test accuracy is also recorded every that many steps, for learning curves
-    finer than one point per epoch.
-    """
-    epochs = _positive_int("epochs", epochs)
-    batch_size = _positive_int("batch_size", batch_size)
-    if len(x_train) != len(y_train):
-        raise ValueError(f"got {len(x_train)} training images but {len(y_train)} labels")
-    if eval_every is not None and test_data is None:
-        raise ValueError("eval_every needs test_data=(x_test, y_test) to evaluate on")
-    if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) or not learning_rate > 0:
-        raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
-    if cosine_decay:
-        steps = epochs * int(np.ceil(len(x_train) / batch_size))
-        learning_rate = keras.optimizers.schedules.CosineDecay(float(learning_rate), steps)
-    compile_model(model, learning_rate)
-    callbacks = [AccuracyEvery(*test_data, every=eval_every)] if eval_every else []
-    start = time.perf_counter()
-    history = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, shuffle=True,
-                        callbacks=callbacks, verbose=verbose)
-    seconds = time.perf_counter() - start
-    run = TrainingRun(history=dict(history.history), seconds=seconds,
-                      curve=callbacks[0].curve if callbacks else [],
-                      loss_curve=callbacks[0].loss_curve if callbacks else [])
-    if test_data is not None:
-        run.test_accuracy = accuracy(model, *test_data)
-    return run

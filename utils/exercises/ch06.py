@@ -68,7 +68,7 @@ q2 = ValueExercise(
     hint="Each 5×5 'valid' convolution trims 4 pixels (n − 5 + 1); each 2×2 subsampling halves. S4 keeps C3's "
          "number of maps.",
     solution="`32 − 5 + 1 = 28`, `28 / 2 = 14`, `14 − 5 + 1 = 10`, `10 / 2 = 5`, with C3's 16 maps: "
-             "**(5, 5, 16)**. `lenet.layer_table(lenet.lenet5_faithful())` prints it.",
+             "**(5, 5, 16)**. `training.layer_table(lenet.lenet5_faithful())` prints it.",
 )
 
 

@@ -6,6 +6,7 @@ import numpy as np
 from keras import layers
 
 from utils import architectures as arch
+from utils import resnet
 from utils.checker import ChoiceExercise, CustomExercise, Mistake, NotAttempted, ValueExercise
 
 
@@ -130,7 +131,7 @@ q1 = CustomExercise(
 # q2: trainable parameters of the first unit of ResNet-34's stage 2 (64 -> 128 maps, stride 2, option B).
 def _unit_counts():
     inputs = keras.Input((56, 56, 64))
-    return arch.param_counts(keras.Model(inputs, arch.residual_unit(inputs, 128, 2, name="u")))
+    return arch.param_counts(keras.Model(inputs, resnet.residual_unit(inputs, 128, 2, name="u")))
 
 
 _CONVS = 3 * 3 * 64 * 128 + 3 * 3 * 128 * 128
@@ -158,7 +159,7 @@ q2 = ValueExercise(
     hint="Count each convolution's kernel (height x width x maps in x maps out, no bias), each BN's scale and shift "
          "(2 per map), and the projection on the shortcut.",
     solution=f"`3*3*64*128 + 3*3*128*128 + 64*128 + 3*2*128 = {_EXPECTED:,}`. Check it with "
-             "`arch.param_counts(keras.Model(inputs, arch.residual_unit(inputs, 128, 2)))[1]` on a 64-map input; "
+             "`arch.param_counts(keras.Model(inputs, resnet.residual_unit(inputs, 128, 2)))[1]` on a 64-map input; "
              f"`count_params()` gives {_TOTAL:,} because it adds the {_MOVING} moving statistics.",
 )
 
