@@ -413,3 +413,14 @@ def test_format_bytes():
 def test_impossible_configurations_raise_clear_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_check_image_shape_is_the_one_shape_check_and_names_the_fix():
+    assert convmath.check_image_shape((np.int64(28), 28, 1)) == (28, 28, 1)
+    fix = r"\(28, 28\) \(rank 2\) -- add the channel axis: \(28, 28, 1\) for grayscale"
+    with pytest.raises(ValueError, match=r"resnet: .*rank 3.*" + fix):
+        convmath.check_image_shape((28, 28), builder="resnet")
+    with pytest.raises(ValueError, match="input_shape channels must be a positive integer"):
+        convmath.check_image_shape((28, 28, True))
+    with pytest.raises(ValueError, match=r"must be \(height, width, channels\), got input_shape=28"):
+        convmath.check_image_shape(28)

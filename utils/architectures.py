@@ -31,40 +31,13 @@ import numpy as np
 from keras import layers
 
 from utils import convmath
-from utils.convmath import conv_macs
+from utils.convmath import check_feature_map, check_image_shape, conv_macs
 
 # ---------------------------------------------------------------------------
 # argument checks and counts (shared with utils/resnet.py)
 # ---------------------------------------------------------------------------
 
-
 _positive_int = convmath.positive_int
-
-
-def _image_shape(input_shape, *, builder: str) -> tuple[int, int, int]:
-    try:
-        shape = tuple(input_shape)
-    except TypeError:
-        raise ValueError(f"{builder}: input_shape must be (height, width, channels), "
-                         f"got input_shape={input_shape!r}") from None
-    if len(shape) != 3:
-        raise ValueError(f"{builder}: input_shape must have rank 3, (height, width, channels), without the "
-                         f"batch axis; got input_shape={shape} (rank {len(shape)})")
-    for axis, value in zip(("height", "width", "channels"), shape):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{builder}: input_shape {axis} must be a positive integer, "
-                             f"got input_shape={shape}")
-    return shape
-
-
-def _feature_map(x, *, builder: str):
-    shape = getattr(x, "shape", None)
-    if shape is None or len(shape) != 4:
-        raise ValueError(f"{builder}: x must be a 4-D feature-map tensor (batch, height, width, channels), "
-                         f"got {type(x).__name__} with shape {shape}")
-    if shape[-1] is None:
-        raise ValueError(f"{builder}: the channel axis of x must be known, got shape {tuple(shape)}")
-    return x
 
 
 def param_counts(model) -> tuple[int, int, int]:
@@ -262,7 +235,7 @@ def alexnet(input_shape=(227, 227, 3), classes: int = 1000, *, lrn: bool = True,
     ``groups=2`` 60,965,224. The input must be at least 67x67 so that three
     max pools leave a non-empty map (227x227 in the paper's layout).
     """
-    h, w, _ = _image_shape(input_shape, builder="alexnet")
+    h, w, _ = check_image_shape(input_shape, builder="alexnet")
     _positive_int("classes", classes)
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
         raise ValueError(f"alexnet: scale must be a positive number (1.0 = the paper's widths), got scale={scale!r}")
@@ -330,7 +303,7 @@ def inception_module(x, f1: int, f3r: int, f3: int, f5r: int, f5: int, pool_proj
     - 1x1 bottleneck to ``f5r`` maps, then 5x5 convolution, ``f5`` maps;
     - 3x3 max pool (stride 1), then 1x1 projection to ``pool_proj`` maps.
     """
-    _feature_map(x, builder="inception_module")
+    check_feature_map(x, builder="inception_module")
     for arg, value in (("f1", f1), ("f3r", f3r), ("f3", f3), ("f5r", f5r), ("f5", f5), ("pool_proj", pool_proj)):
         _positive_int(arg, value)
     b1 = _conv_relu(x, f1, 1, f"{name}_1x1")
@@ -393,7 +366,7 @@ def googlenet_aux_head(x, classes: int, *, name: str):
     5x5 average pool, stride 3 (14x14 -> 4x4) -> 1x1 conv, 128 maps, ReLU -> dense 1,024,
     ReLU -> dropout 70 % -> dense ``classes``, softmax.
     """
-    _feature_map(x, builder="googlenet_aux_head")
+    check_feature_map(x, builder="googlenet_aux_head")
     x = layers.AveragePooling2D(5, strides=3, name=f"{name}_avg_pool")(x)
     x = _conv_relu(x, 128, 1, f"{name}_1x1")
     x = layers.Flatten(name=f"{name}_flatten")(x)
@@ -415,7 +388,7 @@ def googlenet(input_shape=(224, 224, 3), classes: int = 1000, *, lrn: bool = Tru
     ``[main, aux_4a, aux_4d]``, to be trained with loss weights
     ``[1, AUX_LOSS_WEIGHT, AUX_LOSS_WEIGHT]``. At inference the paper drops them.
     """
-    h, w, c = _image_shape(input_shape, builder="googlenet")
+    h, w, c = check_image_shape(input_shape, builder="googlenet")
     _positive_int("classes", classes)
     if not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or not 0 <= dropout < 1:
         raise ValueError(f"googlenet: dropout must be a rate in [0, 1), got dropout={dropout!r}")

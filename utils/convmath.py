@@ -32,6 +32,39 @@ def positive_int(name: str, value) -> int:
 _positive_int = positive_int  # the name the rest of this module uses
 
 
+def check_image_shape(input_shape, *, builder: str | None = None) -> tuple[int, int, int]:
+    """An image input shape ``(height, width, channels)`` (no batch axis) as ints; else one ValueError.
+
+    The one check every builder and estimate in ``utils`` uses; ``builder`` names the caller in the message.
+    """
+    where = f"{builder}: " if builder else ""
+    try:
+        shape = tuple(input_shape)
+    except TypeError:
+        raise ValueError(f"{where}input_shape must be (height, width, channels), "
+                         f"got input_shape={input_shape!r}") from None
+    if len(shape) != 3:
+        hint = (f" -- add the channel axis: {shape + (1,)} for grayscale, {shape + (3,)} for RGB"
+                if len(shape) == 2 else "")
+        raise ValueError(f"{where}input_shape must be three positive ints (height, width, channels): rank 3, "
+                         f"without the batch axis; got input_shape={shape} (rank {len(shape)}){hint}")
+    for axis, value in zip(("height", "width", "channels"), shape):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{where}input_shape {axis} must be a positive integer, got input_shape={shape}")
+    return tuple(int(v) for v in shape)
+
+
+def check_feature_map(x, *, builder: str):
+    """``x`` if it is a 4-D Keras tensor (batch, height, width, channels) with a known channel axis; else ValueError."""
+    shape = getattr(x, "shape", None)
+    if shape is None or len(shape) != 4:
+        raise ValueError(f"{builder}: x must be a 4-D feature-map tensor (batch, height, width, channels), "
+                         f"got {type(x).__name__} with shape {shape}")
+    if shape[-1] is None:
+        raise ValueError(f"{builder}: the channel axis of x must be known, got shape {tuple(shape)}")
+    return x
+
+
 def _non_negative_int(name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"{name} must be a non-negative integer, got {name}={value!r}")

@@ -92,20 +92,8 @@ def _int_tuple(name: str, values, *, allow_empty: bool = True) -> tuple[int, ...
 
 def check_image_shape(input_shape, *, min_size: int = 1, exact_size: int | None = None,
                       builder: str = "the builder") -> tuple[int, int, int]:
-    """Validate an image input shape ``(height, width, channels)`` (no batch axis)."""
-    try:
-        shape = tuple(input_shape)
-    except TypeError:
-        raise ValueError(f"{builder}: input_shape must be (height, width, channels), "
-                         f"got {input_shape!r}") from None
-    if len(shape) != 3:
-        hint = " -- add the channel axis, e.g. (28, 28, 1) for grayscale" if len(shape) == 2 else ""
-        raise ValueError(f"{builder}: input_shape must have rank 3 (height, width, channels) without "
-                         f"the batch axis, got {shape} (rank {len(shape)}){hint}")
-    for v in shape:
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{builder}: every entry of input_shape must be a positive integer, got {shape}")
-    h, w, c = (int(v) for v in shape)
+    """:func:`utils.convmath.check_image_shape`, plus the size a digit network needs."""
+    h, w, c = convmath.check_image_shape(input_shape, builder=builder)
     if exact_size is not None and (h, w) != (exact_size, exact_size):
         raise ValueError(f"{builder}: needs {exact_size}x{exact_size} images, got {h}x{w}; "
                          f"zero-pad 28x28 digits with lecun_normalise() (or pad_images(x, 2))")

@@ -45,6 +45,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from utils import convmath
+from utils.convmath import check_image_shape
 
 # ---------------------------------------------------------------------------
 # the network: a plain stack of Conv2D layers
@@ -79,17 +80,6 @@ class Layer:
     bytes: int
 
 
-def _image_shape(input_shape) -> tuple[int, int, int]:
-    try:
-        shape = tuple(input_shape)
-    except TypeError:
-        raise ValueError(f"input_shape must be (height, width, channels), got {input_shape!r}") from None
-    if len(shape) != 3 or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in shape):
-        raise ValueError(f"input_shape must be three positive ints (height, width, channels) without the "
-                         f"batch axis, got input_shape={shape}")
-    return shape
-
-
 def _convs(layers) -> tuple[Conv, ...]:
     if isinstance(layers, Conv):
         raise ValueError("layers must be a list of Conv layers, got a single Conv: wrap it in a list")
@@ -117,7 +107,7 @@ def conv_stack(input_shape: Sequence[int], layers: Sequence[Conv], dtype: str = 
     Shapes come from :func:`utils.convmath.conv_output_shape`, parameters from
     :func:`utils.convmath.conv_params`, bytes from :func:`utils.convmath.tensor_bytes`.
     """
-    h, w, c = _image_shape(input_shape)
+    h, w, c = check_image_shape(input_shape)
     out = []
     for k, layer in enumerate(_convs(layers), start=1):
         h, w = convmath.conv_output_shape((h, w), layer.kernel, layer.stride, layer.padding)
@@ -134,7 +124,7 @@ def activation_bytes(shape: Sequence[int], batch_size: int = 1, dtype: str = "fl
 
 def input_bytes(input_shape: Sequence[int], batch_size: int = 1, dtype: str = "float32") -> int:
     """Bytes of the input batch (``batch_size`` images of ``input_shape``)."""
-    return activation_bytes(_image_shape(input_shape), batch_size, dtype)
+    return activation_bytes(check_image_shape(input_shape), batch_size, dtype)
 
 
 def parameter_count(input_shape: Sequence[int], layers: Sequence[Conv]) -> int:
@@ -347,7 +337,7 @@ def keras_model(input_shape: Sequence[int], layers: Sequence[Conv], *, activatio
     """The stack as a ``keras.Sequential`` model (seeded Glorot initialisers)."""
     import keras
 
-    shape = _image_shape(input_shape)
+    shape = check_image_shape(input_shape)
     model = keras.Sequential(name="conv_stack")
     model.add(keras.Input(shape))
     for k, layer in enumerate(_convs(layers), start=1):
@@ -559,7 +549,7 @@ def measure_peak(input_shape: Sequence[int], layers: Sequence[Conv], batch_size:
     before the first, so for a later mode it is the peak of all runs so far
     (the allocator keeps what it once took from the system).
     """
-    spec = {"input_shape": list(_image_shape(input_shape)), "layers": [asdict(layer) for layer in _convs(layers)],
+    spec = {"input_shape": list(check_image_shape(input_shape)), "layers": [asdict(layer) for layer in _convs(layers)],
             "batch_size": _batch(batch_size), "modes": list(_modes(modes)), "optimizer": _optimizer(optimizer),
             "seed": seed}
     return _run_child(spec, timeout)

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import keras
 from keras import layers
 
-from utils.architectures import _feature_map, _image_shape
+from utils.convmath import check_feature_map, check_image_shape
 from utils.convmath import positive_int as _positive_int
 
 BLOCKS = ("basic", "bottleneck")
@@ -85,7 +85,7 @@ def _merge(x, shortcut_input, out_channels, strides, name, *, use_bias, skip, sh
 
 
 def _check_unit(x, filters, strides, builder, shortcut):
-    _feature_map(x, builder=builder)
+    check_feature_map(x, builder=builder)
     _positive_int("filters", filters)
     _positive_int("strides", strides)
     if shortcut not in SHORTCUTS:
@@ -173,7 +173,7 @@ def resnet(input_shape=(224, 224, 3), classes: int = 1000, *, block: str = "basi
       ``relu(shortcut(x))``).
     - ``stride_on``: for bottleneck units, ``"3x3"`` (torchvision, default) or ``"1x1"`` (the paper, Keras).
     """
-    h, w, c = _image_shape(input_shape, builder="resnet")
+    h, w, c = check_image_shape(input_shape, builder="resnet")
     _positive_int("classes", classes)
     if block not in BLOCKS:
         raise ValueError(f"resnet: unknown block={block!r}: use 'basic' (ResNet-18/34) "
