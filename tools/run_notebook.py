@@ -7,9 +7,10 @@
 **The reference run** makes what a reader sees: the stored outputs and the figures in
 ``images/``. It runs the notebook in full mode (``CNN_COURSE_FAST=0``), offline
 (``CNN_COURSE_OFFLINE=1``: nothing is downloaded on this machine) and with the loaders
-pointed at real local data: ``--data DIR`` (a folder holding ``mnist/`` and
-``oxford_flowers_mini/``) or the ``CNN_COURSE_MNIST_DIR`` / ``CNN_COURSE_FLOWERS_DIR``
-variables. It records the date, machine, versions and wall time in the notebook's
+pointed at real local data: ``--data DIR`` (a folder holding ``mnist/`` (the full 60k/10k),
+``tf_flowers/flower_photos/`` and ``imagenet/`` (MobileNet's ImageNet weights and the class
+index); ``../shared/data`` by default) or the loaders' variables. Only this run writes the
+committed figures in ``images/`` (``CNN_COURSE_REFERENCE_RUN=1``). It records the date, machine, versions and wall time in the notebook's
 metadata (``cnn_course.reference_run``), writes the time into the first markdown cell
 between ``<!-- reference-time -->`` markers, marks notebooks that train for Colab's GPU
 runtime, and refreshes the README's time table.
@@ -140,16 +141,25 @@ def record_reference(nb: nbformat.NotebookNode, wall_s: float) -> None:
         intro.source = f"{head}\n\n{line}\n\n{licence}" if sep else f"{intro.source}\n\n{line}"
 
 
+# The reference run's local data, inside --data DIR (../shared/data has this layout).
+REFERENCE_DATA = (
+    ("CNN_COURSE_MNIST_DIR", "mnist"),                                      # the full MNIST, 60k/10k, IDX files
+    ("CNN_COURSE_FLOWERS_DIR", "tf_flowers/flower_photos"),                 # all 3,670 tf_flowers photos
+    ("CNN_COURSE_MOBILENET_WEIGHTS", "imagenet/mobilenet_2_5_128_tf.h5"),   # Keras's MobileNet a=0.25 ImageNet weights
+    ("CNN_COURSE_IMAGENET_CLASS_INDEX", "imagenet/imagenet_class_index.json"),
+)
+
+
 def reference_environment(data: Path | None) -> dict[str, str]:
     env = {"CNN_COURSE_FAST": "0", "CNN_COURSE_OFFLINE": "1"}
     if data is not None:
-        for var, sub in (("CNN_COURSE_MNIST_DIR", "mnist"), ("CNN_COURSE_FLOWERS_DIR", "oxford_flowers_mini")):
-            if (data / sub).is_dir():
+        for var, sub in REFERENCE_DATA:
+            if (data / sub).exists():
                 env[var] = str((data / sub).resolve())
-    missing = [v for v in ("CNN_COURSE_MNIST_DIR", "CNN_COURSE_FLOWERS_DIR") if v not in env and v not in os.environ]
+    missing = [v for v, _ in REFERENCE_DATA if v not in env and v not in os.environ]
     if missing:
-        raise SystemExit(f"the reference run needs the real local data: pass --data DIR (a folder with mnist/ and "
-                         f"oxford_flowers_mini/) or set {' and '.join(missing)}")
+        raise SystemExit(f"the reference run needs the real local data: pass --data DIR (a folder with "
+                         f"{', '.join(sub for _, sub in REFERENCE_DATA)}) or set {' and '.join(missing)}")
     return env
 
 
@@ -159,7 +169,7 @@ def main(argv=None) -> int:
     parser.add_argument("--all", action="store_true", help="every notebook in notebooks/")
     parser.add_argument("--reference", action="store_true", help="the reference run (full mode, real local data)")
     parser.add_argument("--data", type=Path, default=None,
-                        help="folder with mnist/ and oxford_flowers_mini/ (default: ../shared/data beside the checkout"
+                        help="folder with mnist/, tf_flowers/ and imagenet/ (default: ../shared/data beside the checkout"
                              ", when it exists)")
     parser.add_argument("--no-execute", action="store_true", help="only normalise the JSON")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
@@ -175,7 +185,11 @@ def main(argv=None) -> int:
     else:
         os.environ.setdefault("CNN_COURSE_FAST", "1")
         os.environ.setdefault("CNN_COURSE_OFFLINE", "1")
-    os.environ.pop("CNN_COURSE_IMAGES_DIR", None)  # this run writes the committed figures
+    os.environ.pop("CNN_COURSE_IMAGES_DIR", None)
+    if args.reference:
+        os.environ["CNN_COURSE_REFERENCE_RUN"] = "1"  # only this run writes the committed figures in images/
+    else:
+        os.environ.pop("CNN_COURSE_REFERENCE_RUN", None)
     for path in paths:
         nb = nbformat.read(path, as_version=4)
         if not args.no_execute:

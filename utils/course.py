@@ -20,8 +20,10 @@ _PACKAGE_PARENT = Path(__file__).resolve().parent.parent
 IN_CHECKOUT = (_PACKAGE_PARENT / "notebooks").is_dir()
 ROOT = _PACKAGE_PARENT if IN_CHECKOUT else Path.cwd()
 NOTEBOOKS_DIR = ROOT / "notebooks"
-IMAGES_DIR = ROOT / "images"
+IMAGES_DIR = ROOT / "images"            # the committed figures: written only by the reference run
+LEARNER_IMAGES_DIR = ROOT / "build" / "images"  # a learner's (and the tests') figures: git ignores build/
 IMAGES_ENV = "CNN_COURSE_IMAGES_DIR"
+REFERENCE_ENV = "CNN_COURSE_REFERENCE_RUN"   # set by tools/run_notebook.py --reference
 
 # The first code cell of every notebook (tools/first_cell.py writes it, a test keeps it).
 FIRST_CELL = f"""\
@@ -34,11 +36,19 @@ ENV = setup.init()"""
 
 
 def images_dir() -> Path:
-    """Where ``save_fig`` writes: the checkout's ``images/`` (on Colab: ``./images``), or
-    ``$CNN_COURSE_IMAGES_DIR`` (the test run sets it to a temporary folder, so running the
-    tests never rewrites the committed figures)."""
+    """Where ``save_fig`` writes.
+
+    ``$CNN_COURSE_IMAGES_DIR`` when set; else the committed ``images/`` only in the reference
+    run (``$CNN_COURSE_REFERENCE_RUN=1``, which ``tools/run_notebook.py --reference`` sets);
+    else ``build/images/``, which git ignores. So a learner's run, or the tests', never
+    rewrites the course's figures and leaves the checkout clean.
+    """
     override = os.environ.get(IMAGES_ENV)
-    return Path(override) if override else IMAGES_DIR
+    if override:
+        return Path(override)
+    if os.environ.get(REFERENCE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}:
+        return IMAGES_DIR
+    return LEARNER_IMAGES_DIR
 
 
 def colab_url(notebook_name: str) -> str:

@@ -44,6 +44,8 @@ MNIST_IDX = {
 }
 # With only the 10k test set on disk, this many digits train and the rest test.
 MNIST_SUBSET_TRAIN = 8000
+# Digits carved out of the training set for validation (MnistData.split_validation).
+MNIST_VALIDATION = 5000
 
 SAMPLE_IMAGES = ("china.jpg", "flower.jpg")
 
@@ -271,6 +273,26 @@ class MnistData:
     def __iter__(self):  # allows (x_train, y_train), (x_test, y_test) = ... like Keras
         yield (self.x_train, self.y_train)
         yield (self.x_test, self.y_test)
+
+    def split_validation(self, n_val: int = MNIST_VALIDATION, *, seed: int = 0):
+        """Carve a validation set out of the *training* digits: ``(x_fit, y_fit), (x_val, y_val)``.
+
+        The validation digits choose epochs and settings; the test digits are kept for the
+        final figures (touched once). The carve is a fixed permutation of the training set
+        (``seed``), so it is the same on every machine and run; ``n_val`` is capped at a fifth
+        of the training digits (the offline stand-in has only 2,000).
+        """
+        n = len(self.x_train)
+        if not isinstance(n_val, (int, np.integer)) or n_val < 1:
+            raise ValueError(f"n_val must be a positive number of digits, got n_val={n_val!r}")
+        n_val = min(int(n_val), n // 5)
+        order = np.random.default_rng(seed).permutation(n)
+        fit, val = np.sort(order[n_val:]), np.sort(order[:n_val])
+        return (self.x_train[fit], self.y_train[fit]), (self.x_train[val], self.y_train[val])
+
+    def sizes(self) -> str:
+        """``"60,000 training / 10,000 test digits"``: the sizes read from the data that was loaded."""
+        return f"{len(self.x_train):,} training / {len(self.x_test):,} test digits"
 
 
 def _check_mnist_pair(x: np.ndarray, y: np.ndarray, where: str) -> None:
