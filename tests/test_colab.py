@@ -73,7 +73,7 @@ def test_first_cell_on_colab_installs_the_helpers_and_reinstalls_nothing(tmp_pat
     assert report["magics"] == [["pip", f"install -q git+{course.REPO_URL}"]]
     assert Path(report["utils"]).is_relative_to(site), "the helpers came from the installed package"
     assert report["colab"] is True and report["in_checkout"] is False
-    assert Path(report["images"]) == content / "images", "figures go to Colab's working folder"
+    assert Path(report["images"]) == content / "build" / "images", "figures go under Colab's working folder"
     assert report["pip"] == [], "everything the course needs is installed here, so nothing may be reinstalled"
     assert "running on Colab" in result.stdout
 

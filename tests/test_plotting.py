@@ -62,8 +62,26 @@ def test_the_test_run_never_writes_the_committed_images(monkeypatch, tmp_path):
     fig = plt.figure()
     assert save_fig("redirected", fig) == tmp_path / "redirected.png"
     monkeypatch.delenv(course.IMAGES_ENV)
-    assert course.images_dir() == course.ROOT / "images"
+    monkeypatch.delenv(course.REFERENCE_ENV, raising=False)
+    assert course.images_dir() == course.ROOT / "build" / "images"
     plt.close(fig)
+
+
+def test_only_the_reference_run_writes_the_committed_images(monkeypatch):
+    """A learner's run leaves the checkout clean: its figures go to build/images (git ignores build/)."""
+    import subprocess
+
+    from utils import course
+
+    monkeypatch.delenv(course.IMAGES_ENV, raising=False)
+    monkeypatch.setenv(course.REFERENCE_ENV, "1")
+    assert course.images_dir() == course.ROOT / "images"
+    monkeypatch.setenv(course.REFERENCE_ENV, "0")
+    assert course.images_dir() == course.LEARNER_IMAGES_DIR
+    if (course.ROOT / ".git").exists():
+        probe = course.LEARNER_IMAGES_DIR / "probe.png"
+        ignored = subprocess.run(["git", "check-ignore", "-q", str(probe)], cwd=course.ROOT)
+        assert ignored.returncode == 0, "build/images must be ignored by git"
 
 
 def _stamp_texts(fig):
