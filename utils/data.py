@@ -13,6 +13,12 @@ In order, a loader uses:
 With no network and no offline mode, the loader raises :class:`DataUnavailable`,
 whose message names the three fixes. Every loader returns a :class:`Source` saying
 what it used and prints it, so a learner always sees which data was used.
+
+A download may come from a **mirror** (an institutional mirror, a classroom cache):
+with ``CNN_COURSE_MIRROR=<base URL>``, every address ``https://HOST/PATH`` is fetched
+from ``<base URL>/HOST/PATH`` instead (:func:`mirror_url`). The file is still checked
+against its published hash, so a mirror cannot hand out anything else
+(:func:`download_verified`).
 """
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ import hashlib
 import os
 import re
 import struct
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +36,7 @@ import numpy as np
 from utils import setup
 
 MNIST_ENV = "CNN_COURSE_MNIST_DIR"
+MIRROR_ENV = "CNN_COURSE_MIRROR"
 
 # keras.datasets.mnist: the file, where it comes from, and its SHA-256 (as Keras checks it).
 MNIST_NPZ = "mnist.npz"
@@ -52,6 +60,10 @@ SAMPLE_IMAGES = ("china.jpg", "flower.jpg")
 
 class DataUnavailable(RuntimeError):
     """No local copy, no cache, the download failed and offline mode is off."""
+
+
+class HashMismatch(ValueError):
+    """A downloaded file is not the published one: its hash differs (it has been deleted)."""
 
 
 @dataclass(frozen=True)
@@ -105,13 +117,18 @@ def _announce(source: Source, verbose: bool) -> Source:
 # files, hashes and the download step
 # ---------------------------------------------------------------------------
 
-def sha256_of(path: Path | str) -> str:
-    """SHA-256 hex digest of a file, read in chunks."""
-    digest = hashlib.sha256()
+def hash_of(path: Path | str, algorithm: str = "sha256") -> str:
+    """Hex digest of a file, read in chunks: ``"sha256"``, or ``"md5"`` (what ``keras.applications`` checks)."""
+    digest = hashlib.new(algorithm, usedforsecurity=False)
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def sha256_of(path: Path | str) -> str:
+    """SHA-256 hex digest of a file, read in chunks."""
+    return hash_of(path, "sha256")
 
 
 def keras_cache_dir(subdir: str = "datasets") -> Path:
@@ -131,6 +148,64 @@ def unavailable_message(what: str, env_var: str, reason: str) -> str:
     )
 
 
+def mirror_url(url: str) -> str:
+    """The address a download is fetched from: ``url`` itself, or its copy on ``$CNN_COURSE_MIRROR``.
+
+    With ``CNN_COURSE_MIRROR=<base>`` (``http://``, ``https://`` or ``file://``),
+    ``https://HOST/PATH`` becomes ``<base>/HOST/PATH``: a mirror holds each file under
+    its host and path, e.g. ``<base>/storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz``.
+    """
+    base = os.environ.get(MIRROR_ENV, "").strip()
+    if not base:
+        return url
+    mirror = urllib.parse.urlsplit(base)
+    if mirror.scheme not in ("http", "https", "file") or (mirror.scheme != "file" and not mirror.netloc):
+        raise ValueError(f"{MIRROR_ENV}={base!r} is not a mirror's address: give its base URL, "
+                         f"e.g. {MIRROR_ENV}=https://mirror.example.org/cnn-course or, for a folder, "
+                         f"{MIRROR_ENV}=file:///srv/cnn-course-mirror (or unset it to download from the original)")
+    origin = urllib.parse.urlsplit(url)
+    if origin.scheme not in ("http", "https") or not origin.netloc:
+        raise ValueError(f"cannot map {url!r} onto the mirror {base!r}: not an http(s) address")
+    mapped = f"{base.rstrip('/')}/{origin.netloc}{origin.path}"
+    return f"{mapped}?{origin.query}" if origin.query else mapped
+
+
+def download_verified(fname: str, url: str, file_hash: str, *, algorithm: str = "sha256",
+                      cache_subdir: str = "datasets") -> Path:
+    """Download ``url`` (or its copy on ``$CNN_COURSE_MIRROR``) into Keras's cache, checked against ``file_hash``.
+
+    The one download step of every loader (MNIST, tf_flowers, the pretrained weights and
+    the class index). ``keras.utils.get_file`` checks the published hash; a file that does
+    not match is deleted (Keras leaves it in the cache) and :class:`HashMismatch` says where
+    it came from. Network failures propagate as ``get_file`` raises them.
+    """
+    import keras
+
+    origin = mirror_url(url)
+    folder = keras_cache_dir(cache_subdir)
+    # Keras reads KERAS_HOME only at import and falls back to /tmp/.keras when the folder is
+    # missing, so name the cache explicitly and create it: the file lands where the cache step looks.
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        got = keras.utils.get_file(fname, origin=origin, file_hash=file_hash, hash_algorithm=algorithm,
+                                   cache_dir=str(keras_cache_dir("")), cache_subdir=cache_subdir)
+    except ValueError as error:  # Keras: "Incomplete or corrupted file detected ..."
+        target = folder / fname
+        if not target.is_file():
+            raise
+        actual = hash_of(target, algorithm)
+        if actual == file_hash:
+            raise
+        target.unlink()
+        via = f" (the mirror ${MIRROR_ENV} for {url})" if origin != url else ""
+        raise HashMismatch(
+            f"{origin}{via} sent a file whose {algorithm.upper()} is {actual}, not the published {file_hash}: "
+            f"it is not the real {fname} (a broken download, or an altered copy), so it was deleted. "
+            + (f"Check the mirror, or unset {MIRROR_ENV} to download from the original."
+               if via else "Run the cell again to download it afresh.")) from error
+    return Path(got)
+
+
 def fetch_verified(fname: str, url: str, sha256: str, *, what: str, env_var: str,
                    cache_subdir: str = "datasets") -> tuple[Path, str]:
     """Cache -> download step of the contract for one file; returns ``(path, kind)``.
@@ -148,18 +223,12 @@ def fetch_verified(fname: str, url: str, sha256: str, *, what: str, env_var: str
     if setup.offline_mode():
         raise DataUnavailable(unavailable_message(
             what, env_var, f"no verified copy in the cache ({cached}) and offline mode forbids downloading"))
-    import keras
-
-    # Keras reads KERAS_HOME only at import and falls back to /tmp/.keras when the folder is
-    # missing, so name the cache explicitly and create it: the file lands where step 2 looks.
-    cached.parent.mkdir(parents=True, exist_ok=True)
     try:
-        path = keras.utils.get_file(fname, origin=url, file_hash=sha256, hash_algorithm="sha256",
-                                    cache_dir=str(cached.parent.parent), cache_subdir=cache_subdir)
-    except Exception as error:  # get_file raises plain Exception subclasses for network and hash failures
+        path = download_verified(fname, url, sha256, algorithm="sha256", cache_subdir=cache_subdir)
+    except Exception as error:  # get_file raises plain Exception subclasses for network failures; HashMismatch
         raise DataUnavailable(unavailable_message(
             what, env_var, f"downloading {url} failed ({type(error).__name__}: {error})")) from error
-    return Path(path), "download"
+    return path, "download"
 
 
 # ---------------------------------------------------------------------------
