@@ -132,6 +132,21 @@ def test_remedy_effects():
     assert all(r.estimate.total < base for name, r in rows.items() if name != "as given")
 
 
+def test_remedy_effects_on_the_estimate_with_the_reverse_pass():
+    options = {"reverse_pass": True, "param_gradients": True}
+    rows = {r.name: r.estimate for r in memory.remedy_effects(IMAGE, EXERCISE, 50, **options)}
+    assert rows["as given"] == memory.training_estimate(IMAGE, EXERCISE, 50, **options)
+    # the reverse pass peaks at layer 2: layer 1's output (6 MB) + the gradients of layers 2 and 1 (3 + 6 MB)
+    assert rows["as given"].activations + rows["as given"].gradients == 50 * 15_000_000
+    assert rows["as given"].total == 750_000_000 + 36_000_000 + 2 * 3_613_600
+    # so dropping layer 3 leaves that peak where it was: only its parameters (and their gradients) go
+    assert rows["as given"].total - rows["fewer layers"].total == 2 * 4 * 720_400
+    assert rows["several devices"].activations + rows["several devices"].gradients == 25 * 15_000_000
+    assert rows["mixed precision"].optimizer == 3_613_600  # float32 parameter gradients
+    with_adam = memory.remedy_effects(IMAGE, EXERCISE, 50, optimizer_slots=2, **options)[0].estimate
+    assert with_adam.total - rows["as given"].total == 2 * 3_613_600
+
+
 # What tf.distribute.MirroredStrategy's experimental_distribute_dataset gave on TensorFlow 2.21
 # (5 logical CPUs); notebook 11 checks the 2- and 3-replica splits against the strategy itself.
 @pytest.mark.parametrize("batch, replicas, expected", [
@@ -240,6 +255,12 @@ def test_the_child_applies_a_mixed_precision_policy_and_counts_adams_slots():
     # Adam: two float32 slots per weight, plus its step counter and learning rate
     assert 2 * inference.variable_bytes <= inference.optimizer_bytes <= 2 * inference.variable_bytes + 64
     assert training.allocator_growth > 0
+    # the baseline, stage by stage: the last stage is what the allocator held before the steps
+    stages = training.baseline_stages
+    assert list(stages) == ["start", "model built", "optimizer slots", "steps traced", "input batch"]
+    assert stages["input batch"] == training.allocator_baseline and training.input_bytes == 4 * 32 * 32 * 3 * 4
+    assert stages["model built"] - stages["start"] >= inference.variable_bytes
+    assert stages["optimizer slots"] - stages["model built"] >= 2 * inference.variable_bytes
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -253,3 +274,23 @@ def test_measure_application_peak_rejects_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
         memory.measure_application_peak(args.pop("application"), args.pop("input_size"), args.pop("batch_size"),
                                         **args)
+
+
+def test_keras_training_estimate_walks_down_and_drops_batch_norm_outputs():
+    import keras
+
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3, padding="same", use_bias=False),
+                              keras.layers.BatchNormalization(), keras.layers.Activation("relu"),
+                              keras.layers.Conv2D(2, 1)])
+    est = memory.keras_training_estimate(model, 5)
+    maps = [5 * 4 * 8 * 8 * 4] * 3 + [5 * 4 * 8 * 8 * 2]  # conv, bn, relu, conv: batch 5, float32
+    assert est["all outputs"] == sum(maps)
+    assert est["kept outputs"] == sum(maps) - maps[1]
+    assert est["parameter gradients"] == 4 * (3 * 3 * 3 * 4 + 2 * 4 + 4 * 2 + 2)  # BN's gamma and beta train
+    # going down: at the last conv, the outputs below it (BN's dropped) + its gradients + two map gradients
+    at_top = maps[0] + maps[2] + 4 * (4 * 2 + 2) + maps[3] + maps[2]
+    at_relu = maps[0] + 4 * (4 * 2 + 2) + maps[2] + maps[1]
+    assert est["walk peak"] == max(at_top, at_relu) and est["peak layer"] == model.layers[-1].name
+    assert est["peak index"] == est["layers"] == 4
+    with pytest.raises(ValueError, match="batch_size"):
+        memory.keras_training_estimate(model, 0)

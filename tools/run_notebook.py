@@ -10,10 +10,10 @@
 pointed at real local data: ``--data DIR`` (a folder holding ``mnist/`` (the full 60k/10k),
 ``tf_flowers/flower_photos/`` and ``imagenet/`` (MobileNet's ImageNet weights and the class
 index); ``../shared/data`` by default) or the loaders' variables. Only this run writes the
-committed figures in ``images/`` (``CNN_COURSE_REFERENCE_RUN=1``). It records the date, machine, versions and wall time in the notebook's
-metadata (``cnn_course.reference_run``), writes the time into the first markdown cell
-between ``<!-- reference-time -->`` markers, marks notebooks that train for Colab's GPU
-runtime, and refreshes the README's time table.
+committed figures in ``images/`` (``CNN_COURSE_REFERENCE_RUN=1``). It records the date,
+machine, versions and wall time in the notebook's metadata (``cnn_course.reference_run``),
+writes the time into the first markdown cell between ``<!-- reference-time -->`` markers,
+marks notebooks that train for Colab's GPU runtime, and refreshes the README's time table.
 
 The test suite (``pytest``) then runs every notebook in fast mode and compares the cells
 whose output does not depend on the mode with these stored outputs.
@@ -169,8 +169,8 @@ def main(argv=None) -> int:
     parser.add_argument("--all", action="store_true", help="every notebook in notebooks/")
     parser.add_argument("--reference", action="store_true", help="the reference run (full mode, real local data)")
     parser.add_argument("--data", type=Path, default=None,
-                        help="folder with mnist/, tf_flowers/ and imagenet/ (default: ../shared/data beside the checkout"
-                             ", when it exists)")
+                        help="folder with mnist/, tf_flowers/ and imagenet/ (default: ../shared/data beside "
+                             "the checkout, when it exists)")
     parser.add_argument("--no-execute", action="store_true", help="only normalise the JSON")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
     args = parser.parse_args(argv)

@@ -258,6 +258,9 @@ def training_estimate(input_shape: Sequence[int], layers: Sequence[Conv], batch_
                     p, p * (int(param_gradients) + optimizer_slots), batch * gradients)
 
 
+_training_estimate = training_estimate
+
+
 def split_batch(global_batch: int, replicas: int) -> list[int]:
     """Per-replica batch sizes when ``tf.distribute.MirroredStrategy`` splits a global batch.
 
@@ -284,8 +287,15 @@ class Remedy:
 
 def remedy_effects(input_shape: Sequence[int], layers: Sequence[Conv], batch_size: int, *,
                    smaller_batch: int | None = None, stride_layer: int = 0, stride: int = 4,
-                   drop_layer: int = -1, half_dtype: str = "float16", devices: int = 2) -> list[Remedy]:
+                   drop_layer: int = -1, half_dtype: str = "float16", devices: int = 2,
+                   reverse_pass: bool = False, param_gradients: bool = False,
+                   optimizer_slots: int = 0) -> list[Remedy]:
     """The training estimate before and after each of the five classic remedies.
+
+    Each estimate is :func:`training_estimate` with ``reverse_pass``,
+    ``param_gradients`` and ``optimizer_slots`` as given (default: the textbook's
+    bare minimum; ``reverse_pass=True, param_gradients=True`` is the estimate a
+    measurement confirms, notebook 11).
 
     1. a smaller mini-batch (``smaller_batch``, default half);
     2. a larger ``stride`` in layer ``stride_layer``;
@@ -312,6 +322,11 @@ def remedy_effects(input_shape: Sequence[int], layers: Sequence[Conv], batch_siz
     k_stride, k_drop = stride_layer % len(layers) + 1, drop_layer % len(layers) + 1
     shares = split_batch(batch, devices)
     share = shares[0]
+
+    def training_estimate(shape, stack, size, **kwargs):
+        return _training_estimate(shape, stack, size, reverse_pass=reverse_pass, param_gradients=param_gradients,
+                                  optimizer_slots=optimizer_slots, **kwargs)
+
     return [
         Remedy("as given", f"batch {batch}, float32", training_estimate(input_shape, layers, batch)),
         Remedy("smaller mini-batch", f"batch {batch} -> {smaller}",
@@ -326,6 +341,44 @@ def remedy_effects(input_shape: Sequence[int], layers: Sequence[Conv], batch_siz
         Remedy("several devices", f"{devices} replicas, batch split {shares}: parameters on each",
                training_estimate(input_shape, layers, share)),
     ]
+
+
+def keras_training_estimate(model, batch_size: int, *, bytes_per_value: int = 4) -> dict:
+    """What one training step adds, estimated from a Keras model's layers in order (notebook 11).
+
+    Returns bytes (and the layer where the walk peaks):
+
+    - ``"all outputs"``: every layer's output for the batch (the textbook's bare minimum);
+    - ``"kept outputs"``: the same without the outputs of ``BatchNormalization`` layers, which no
+      gradient needs (the normalisation's gradient uses its *input*, the ReLU after it its own
+      output, the next convolution that ReLU's output);
+    - ``"parameter gradients"``: one value per trainable weight;
+    - the reverse-pass walk, :func:`reverse_pass_peak` generalised: going down from the top layer,
+      the step at layer ``k`` holds the kept outputs of the layers below it, the gradients of the
+      parameters of layer ``k`` and above (made so far), and the gradients at its output and at
+      the previous layer's output. ``"walk peak"`` is the largest total, ``"peak layer"`` where (``"peak index"``: its
+      position, 1 for the first of the ``"layers"``);
+      ``"walk activations"``, ``"walk parameter gradients"`` and ``"walk gradients"`` its parts.
+    """
+    import keras
+
+    batch = _batch(batch_size)
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    if not layers:
+        raise ValueError("keras_training_estimate needs a model with layers")
+    out = [batch * bytes_per_value * math.prod(layer.output.shape[1:]) for layer in layers]
+    kept = [0 if isinstance(layer, keras.layers.BatchNormalization) else size for layer, size in zip(layers, out)]
+    grads = [bytes_per_value * sum(math.prod(w.shape) for w in layer.trainable_weights) for layer in layers]
+    best = None
+    for k in range(len(layers) - 1, -1, -1):
+        parts = (sum(kept[:k]), sum(grads[k:]), out[k] + (out[k - 1] if k else 0))
+        if best is None or sum(parts) > sum(best[0]):
+            best = (parts, k)
+    (acts, param_grads, act_grads), k = best
+    return {"all outputs": sum(out), "kept outputs": sum(kept), "parameter gradients": sum(grads),
+            "walk activations": acts, "walk parameter gradients": param_grads, "walk gradients": act_grads,
+            "walk peak": acts + param_grads + act_grads, "peak layer": layers[k].name, "peak index": k + 1,
+            "layers": len(layers)}
 
 
 # ---------------------------------------------------------------------------
@@ -394,6 +447,11 @@ class Measurement:
     held just before. ``process_baseline`` is the process's resident size before
     the run (Python, TensorFlow's libraries, the model) and ``process_growth``
     how far its peak rose above that (``None`` on a GPU, where it says nothing).
+    ``baseline_stages`` splits ``allocator_baseline``: what the allocator held
+    (``current``) after each stage of the set-up, in order: ``"start"``,
+    ``"model built"``, ``"optimizer slots"`` (training only), ``"steps traced"``,
+    ``"input batch"`` (the last equals ``allocator_baseline``); ``input_bytes`` is
+    the input batch's size.
     """
 
     device: str
@@ -409,6 +467,8 @@ class Measurement:
     parameters: int | None = None
     variable_bytes: int | None = None
     optimizer_bytes: int | None = None
+    input_bytes: int | None = None
+    baseline_stages: dict | None = None
 
     @property
     def allocator_growth(self) -> int:
@@ -447,7 +507,12 @@ def _probe(spec: dict) -> list[dict]:
     shape = tuple(spec["input_shape"])
     gpu = bool(tf.config.list_physical_devices("GPU"))
     device = "GPU:0" if gpu else "CPU:0"
+    def held():
+        return int(tf.config.experimental.get_memory_info(device)["current"])
+
+    stages = {"start": held()}
     model = _build(spec)
+    stages["model built"] = held()
     signature = [tf.TensorSpec((None, *shape), tf.float32)]
     optimizer = keras.optimizers.get(spec["optimizer"])
     if policy == "mixed_float16":  # float16 gradients need loss scaling (bfloat16 ones do not)
@@ -467,6 +532,9 @@ def _probe(spec: dict) -> list[dict]:
         return loss
 
     steps = {"inference": predict, "training": train}
+    if "training" in spec["modes"]:  # the slots now, so that the set-up's stages can be told apart
+        optimizer.build(model.trainable_variables)
+        stages["optimizer slots"] = held()
     for mode in spec["modes"]:  # trace, create the variables and the optimizer's slots
         np.asarray(steps[mode](tf.zeros((1, *shape))))
     extra = {"model": spec.get("application") or "conv stack", "dtype_policy": policy,
@@ -474,8 +542,11 @@ def _probe(spec: dict) -> list[dict]:
              "optimizer_bytes": _variable_bytes(optimizer.variables) if "training" in spec["modes"] else 0}
     # Made by an op on the device, so the input batch lives in the measured allocator (a tensor converted
     # from NumPy may be placed in host memory the allocator never sees, which made the baseline flaky).
+    stages["steps traced"] = held()
     with tf.device(device):
         x = tf.random.stateless_normal((spec["batch_size"], *shape), seed=[spec["seed"], 0])
+    stages["input batch"] = held()
+    extra.update(input_bytes=int(np.prod(x.shape)) * x.dtype.size, baseline_stages=stages)
     process_baseline = process_memory()["current"] if not gpu and reset_process_peak() else None
     results = []
     for mode in spec["modes"]:
