@@ -125,9 +125,9 @@ q2 = ValueExercise(
 )
 
 
-# q3: why a CNN tolerates small shifts better than a dense network.
+# q3: what a CNN's structure can contribute on shifted digits, and why it is little.
 q3 = ChoiceExercise(
-    "Why does a CNN trained on centred digits tolerate a 1–2 pixel shift better than a dense network?",
+    "What can a CNN's structure contribute on digits moved by a pixel or two, and why is it so little?",
     choices={
         "a": "Convolution is shift-invariant, so a CNN's output does not change when the digit moves.",
         "b": "The same kernel detects a stroke wherever it is, and max pooling absorbs moves within its window; "
