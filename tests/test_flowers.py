@@ -230,14 +230,16 @@ def test_the_finetuned_model_is_found_where_notebook_14_saves_it(capsys):
     model, why = flowers.load_finetuned()
     assert model is None and "no fine-tuned model" in why
     path = flowers.finetuned_model_path()
-    assert path.name == flowers.FINETUNED_MODEL_FILE == "inception_v3_flowers_finetuned.keras"
+    assert path.name == flowers.FINETUNED_MODEL_FILE == "flowers_finetuned.keras"
+    assert str(path.parent) not in why, "no machine path in a notebook's output"
     assert path.parent == data.keras_cache_dir("models")
     path.parent.mkdir(parents=True)
     tiny = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
     tiny.save(path)
     path.with_suffix(".json").write_text(json.dumps({"class_names": ["a", "b"], "dataset": "tf_flowers"}))
     loaded, info = flowers.load_finetuned()
-    assert info["class_names"] == ["a", "b"] and "2 classes" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert info["class_names"] == ["a", "b"] and "2 classes" in out and str(path.parent) not in out
     x = np.ones((1, 4), "float32")
     np.testing.assert_allclose(loaded.predict(x, verbose=0), tiny.predict(x, verbose=0), atol=1e-6)
 
@@ -249,3 +251,75 @@ def test_benchmark_script_explains_itself_and_checks_its_arguments():
     assert "naive" in shown.stdout and "cached" in shown.stdout and "--epochs" in shown.stdout
     refused = subprocess.run([sys.executable, script, "--epochs", "1"], capture_output=True, text=True, timeout=120)
     assert refused.returncode == 2 and "at least 2" in refused.stderr
+
+
+def _conv_base(name="base"):
+    import keras
+
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.Conv2D(4, 3, name="conv_a")(inputs)
+    x = keras.layers.ReLU(name="conv_a_relu")(x)
+    x = keras.layers.Conv2D(6, 3, name="conv_b")(x)
+    return keras.Model(inputs, keras.layers.ReLU(name="conv_b_relu")(x), name=name)
+
+
+def test_find_base_skips_the_augmentation_block_in_front_of_the_base():
+    """A Sequential is a Model: notebook 15 once took the augmentation block for the base (issue 19)."""
+    import keras
+
+    base = _conv_base("cut_base")
+    inputs = keras.Input((32, 32, 3))
+    x = flowers.make_augmentation(0)(inputs)  # a keras.Sequential, and the first nested model
+    x = base(x, training=False)
+    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax", name="predictions")(x))
+    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    assert nested[0].name == "augmentation", "the trap: the first nested Model is the augmentation"
+    assert flowers.find_base(model) is base
+    assert flowers.unfreeze_top(model, "conv_a_relu")["first_trainable"] == "conv_b"
+    with pytest.raises(ValueError, match="its blocks end at"):
+        flowers.unfreeze_top(model, "mixed8")
+    two = keras.Model(inputs, keras.layers.Concatenate()([_conv_base("b1")(inputs), _conv_base("b2")(inputs)]))
+    with pytest.raises(ValueError, match="expected one nested convolutional base"):
+        flowers.find_base(two)
+
+
+def test_the_saved_finetuned_model_round_trips_and_finds_its_base(capsys):
+    import keras
+
+    base = _conv_base()
+    inputs = keras.Input((32, 32, 3))
+    x = flowers.make_augmentation(0)(inputs)
+    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(base(x, training=False))
+    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax", name="predictions")(x))
+    info = {"class_names": ["a", "b"], "network": "MobileNet", "network_key": "mobilenet", "image_size": 32,
+            "dataset": "tf_flowers", "mode": "quick"}
+    with pytest.raises(ValueError, match="lacks"):
+        flowers.save_finetuned(model, {"class_names": ["a", "b"]})
+    path = flowers.save_finetuned(model, info)
+    assert sorted(p.name for p in path.parent.iterdir()) == ["flowers_finetuned.json", "flowers_finetuned.keras"]
+    loaded, got = flowers.load_finetuned()
+    assert got == info and "quick run" in capsys.readouterr().out
+    assert flowers.find_base(loaded).name == "base"
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 3)).astype("float32")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5)
+
+
+def test_paired_verdict_wins_only_beyond_the_seed_noise():
+    kind, text = flowers.paired_verdict([0.80, 0.81, 0.805], [0.85, 0.86, 0.84], change="fine-tuning")
+    assert kind == "gain" and text.startswith("fine-tuning added 4.5 points") and "+5.0, +5.0, +3.5" in text
+    kind, text = flowers.paired_verdict([0.80, 0.81, 0.805], [0.80, 0.812, 0.81], change="fine-tuning")
+    assert kind == "tie" and text.startswith("a tie within seed noise")
+    # every seed gained, but by less than the seed-to-seed spread: still a tie
+    assert flowers.paired_verdict([0.70, 0.80, 0.75], [0.71, 0.81, 0.76], change="x")[0] == "tie"
+    assert flowers.paired_verdict([0.9, 0.9], [0.8, 0.8], change="x")[0] == "loss"
+    with pytest.raises(ValueError, match="equally long"):
+        flowers.paired_verdict([0.8], [0.9], change="x")
+
+
+def test_mobilenet_preprocessing_is_the_pipeline_s():
+    import keras
+
+    x = np.array([[0.0, 127.5, 255.0]], "float32")
+    np.testing.assert_allclose(keras.applications.mobilenet.preprocess_input(x.copy()),
+                               flowers.PREPROCESS["mobilenet"](x.copy()))

@@ -16,18 +16,8 @@ from utils import data, flowers_data, imagefiles, setup
 
 ROOT = Path(__file__).resolve().parents[1]
 # The real flower folder, from the variable the loader reads (read before the autouse fixture
-# below hides it from every other test). CI points it at the 12-species Oxford subset.
+# below hides it from every other test). CI and the reference run point it at tf_flowers.
 REAL_FLOWERS = os.environ.get(imagefiles.FLOWERS_ENV) or None
-
-
-def _is_oxford_mini(folder) -> bool:
-    train = Path(folder) / "train"
-    if not train.is_dir():
-        return False
-    return tuple(sorted(p.name for p in train.iterdir() if p.is_dir())) == flowers_data.OXFORD_MINI_CLASSES
-
-
-
 
 
 # --- Keras 3's get_file layout and the contract ----------------------------------------
@@ -137,24 +127,29 @@ def test_env_var_and_local_archive(tmp_path, monkeypatch, capsys):
 
 
 def test_describe_dataset_says_what_is_not_tf_flowers():
-    name, note = flowers_data.describe_dataset(flowers_data.OXFORD_MINI_CLASSES, 960, "train/test")
-    assert name == "Oxford 17 flowers subset" and "12 species" in note and "NOT tf_flowers" in note
     assert flowers_data.describe_dataset(flowers_data.TF_FLOWERS_CLASSES, 3670, "")[0] == "tf_flowers"
     assert "partial" in flowers_data.describe_dataset(flowers_data.TF_FLOWERS_CLASSES, 100, "")[1]
+    name, note = flowers_data.describe_dataset(("bluebell", "iris"), 80, "train/test")
+    assert name == "local image folder" and "NOT tf_flowers" in note and "2 classes" in note
 
 
 @pytest.mark.skipif(REAL_FLOWERS is None,
                     reason=f"{flowers_data.FLOWERS_ENV} is not set (no real flower photos to check)")
-def test_the_ci_flowers_are_announced_as_not_tf_flowers(monkeypatch, capsys):
-    if not _is_oxford_mini(REAL_FLOWERS):
-        pytest.skip(f"{imagefiles.FLOWERS_ENV} is not the 12-species Oxford subset this test knows the facts of")
+def test_the_real_tf_flowers_is_recognised_split_disjoint_and_reported_without_paths(monkeypatch, capsys):
+    folder = imagefiles.find_image_root(Path(REAL_FLOWERS))
+    if tuple(p.name for p in imagefiles._class_folders(folder)) != flowers_data.TF_FLOWERS_CLASSES:
+        pytest.skip(f"{imagefiles.FLOWERS_ENV} is not tf_flowers")
     monkeypatch.setenv(imagefiles.FLOWERS_ENV, REAL_FLOWERS)
     got = flowers_data.load_flowers()
     out = capsys.readouterr().out
-    assert "Oxford 17 flowers subset" in out and "12 species" in out and "NOT tf_flowers" in out
-    assert got.num_classes == 12 and len(got.test) == 240 and len(got.train) + len(got.val) == 720
-    assert not set(got.train.paths) & set(got.val.paths)
-    assert all("/test/" in p for p in got.test.paths) and not any("/test/" in p for p in got.train.paths)
+    assert got.class_names == flowers_data.TF_FLOWERS_CLASSES and got.source.dataset == "tf_flowers"
+    assert "3,670 photos" in out and "NOT tf_flowers" not in out
+    # tf_flowers files one photo under both roses and tulips: left out, reported by class/file only
+    assert "conflicting-labels" in out and str(folder.parent) not in out
+    assert len(got.train) + len(got.val) + len(got.test) == flowers_data.TF_FLOWERS_IMAGES - 2
+    assert 0.13 < len(got.test) / flowers_data.TF_FLOWERS_IMAGES < 0.17
+    assert set(flowers_data.content_overlap(got.train.subset(40), got.val.subset(40), got.test.subset(40))
+               .values()) == {0}
 
 
 # --- splits -------------------------------------------------------------------------

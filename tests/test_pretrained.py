@@ -6,6 +6,7 @@ Inception v3 itself is built a few times (about a second each).
 """
 import inspect
 import json
+import os
 import time
 
 import h5py
@@ -16,7 +17,10 @@ from PIL import Image
 
 from utils import data, pretrained, setup
 
-ALL_ENV = (pretrained.INCEPTION_WEIGHTS_ENV, pretrained.INCEPTION_NOTOP_WEIGHTS_ENV, pretrained.CLASS_INDEX_ENV)
+ALL_ENV = (pretrained.INCEPTION_WEIGHTS_ENV, pretrained.INCEPTION_NOTOP_WEIGHTS_ENV, pretrained.MOBILENET_WEIGHTS_ENV,
+           pretrained.CLASS_INDEX_ENV)
+# The real MobileNet file, from its variable (read before the autouse fixture hides it from the tests).
+REAL_MOBILENET = os.environ.get(pretrained.MOBILENET_WEIGHTS_ENV) or None
 
 
 @pytest.fixture(autouse=True)
@@ -416,3 +420,149 @@ def test_plot_of_random_weights_is_stamped(inception):
     fig = pretrained.plot_top_k(image, rows, source=real)
     assert not any("RANDOM" in t.get_text() for ax in fig.axes for t in ax.texts)
     plt.close(fig)
+
+
+# --- MobileNet and the choice of network ------------------------------------------------
+
+def test_mobilenet_file_name_and_address_are_keras_s(monkeypatch, tmp_path):
+    from keras.src.applications import mobilenet
+
+    source = inspect.getsource(mobilenet)
+    spec = pretrained.MOBILENET_WEIGHTS
+    assert spec.url == mobilenet.BASE_WEIGHT_PATH + spec.fname
+    assert '"mobilenet_%s_%d_tf.h5"' in source and spec.fname == "mobilenet_2_5_128_tf.h5"
+    assert spec.env_var == "CNN_COURSE_MOBILENET_WEIGHTS" and spec in pretrained.KNOWN_FILES
+
+
+def _mobilenet_spec_with_md5_of(monkeypatch, path):
+    """Pretend a file made here is Keras's MobileNet file (its MD5 becomes the official one)."""
+    fake = pretrained.RemoteFile(pretrained.MOBILENET_WEIGHTS.what, pretrained.MOBILENET_WEIGHTS.fname,
+                                 pretrained.MOBILENET_WEIGHTS.url, pretrained.md5_of(path),
+                                 pretrained.MOBILENET_WEIGHTS_ENV)
+    spec = pretrained.NETWORKS["mobilenet"]
+    monkeypatch.setitem(pretrained.NETWORKS, "mobilenet",
+                        pretrained.NetworkSpec(**{**spec.__dict__, "weights": fake}))
+    return fake
+
+
+@pytest.fixture(scope="module")
+def mobilenet_file(tmp_path_factory):
+    """A MobileNet (alpha 0.25, 128 px) weight file made here, with seeded values (no download)."""
+    from keras.src.legacy.saving import legacy_h5_format
+
+    keras.utils.set_random_seed(3)
+    model = pretrained.NETWORKS["mobilenet"].build(None)
+    path = tmp_path_factory.mktemp("mobilenet") / "made_here.h5"  # Keras's own files are legacy HDF5
+    with h5py.File(path, "w") as handle:
+        legacy_h5_format.save_weights_to_hdf5_group(handle, model)
+    return path, model
+
+
+def test_mobilenet_by_the_contract_cache_then_refusals(monkeypatch, mobilenet_file, capsys):
+    path, made = mobilenet_file
+    fake = _mobilenet_spec_with_md5_of(monkeypatch, path)
+    # 1. offline with nothing: NETWORK="mobilenet" keeps random weights behind the banner
+    net = pretrained.choose_network("mobilenet")
+    assert not net.real and net.weights_path is None and "RANDOM WEIGHTS" in capsys.readouterr().out
+    # 2. a verified copy in the Keras cache is used (MD5 checked) and loads exactly
+    fake.cached_path.parent.mkdir(parents=True)
+    fake.cached_path.write_bytes(path.read_bytes())
+    net = pretrained.choose_network("mobilenet")
+    assert net.real and net.source.kind == "cache" and net.label.startswith("MobileNet")
+    assert same_weights(net.build(), made)
+    # 3. a tampered cached copy is refused (not loaded): offline, random weights again
+    tampered = bytearray(path.read_bytes())
+    tampered[-100] ^= 0xFF
+    fake.cached_path.write_bytes(bytes(tampered))
+    net = pretrained.choose_network("mobilenet")
+    out = capsys.readouterr().out
+    assert not net.real and "does not match its MD5" in out and "not using it" in out
+    # 4. an explicit file under Keras's own name with another MD5 is refused, not used as given
+    official_name = path.parent / fake.fname
+    official_name.write_bytes(bytes(tampered))
+    monkeypatch.setenv(pretrained.MOBILENET_WEIGHTS_ENV, str(official_name))
+    with pytest.raises(ValueError, match="altered copy, refused"):
+        pretrained.choose_network("mobilenet")
+    # 5. another official file (Inception v3's, recognised by its MD5) is named in the error
+    other = path.parent / "renamed.h5"
+    other.write_bytes(path.read_bytes())
+    monkeypatch.setattr(pretrained, "KNOWN_FILES", (pretrained.RemoteFile(
+        "Inception v3 ImageNet weights", "inception_v3_weights_tf_dim_ordering_tf_kernels.h5", "https://x.invalid/i.h5",
+        pretrained.md5_of(other), pretrained.INCEPTION_WEIGHTS_ENV),))
+    monkeypatch.setitem(pretrained.NETWORKS, "mobilenet", pretrained.NetworkSpec(
+        **{**pretrained.NETWORKS["mobilenet"].__dict__, "weights": pretrained.MOBILENET_WEIGHTS}))
+    monkeypatch.setenv(pretrained.MOBILENET_WEIGHTS_ENV, str(other))
+    with pytest.raises(ValueError, match="inception_v3_weights_tf_dim_ordering_tf_kernels.h5"):
+        pretrained.choose_network("mobilenet")
+
+
+def test_mismatched_weight_file_is_refused_when_keras_loads_it(tmp_path):
+    """A file saved for another architecture cannot pass for MobileNet's weights."""
+    other = tmp_path / "other.weights.h5"
+    tiny_model(0).save_weights(other)
+    spec = pretrained.NETWORKS["mobilenet"]
+    with pytest.raises(ValueError):
+        spec.build(str(other))
+
+
+def test_offline_inception_gives_way_to_mobilenet_in_one_line(monkeypatch, mobilenet_file, capsys):
+    path, _ = mobilenet_file
+    monkeypatch.setenv(pretrained.MOBILENET_WEIGHTS_ENV, str(path))
+    net = pretrained.choose_network("inception_v3")
+    out = capsys.readouterr().out
+    assert net.key == "mobilenet" and net.requested == "inception_v3" and net.real and net.size == 128
+    assert out.count("cannot be had") == 1 and "this run uses MobileNet" in out
+    assert "used as given" in out  # not Keras's file: its MD5 differs, and it is not under Keras's name
+    monkeypatch.delenv(pretrained.MOBILENET_WEIGHTS_ENV)
+    net = pretrained.choose_network("inception_v3")
+    assert not net.real and "nor MobileNet" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="NETWORK must be one of"):
+        pretrained.choose_network("resnet")
+
+
+def test_online_failure_is_an_error_not_a_fallback(monkeypatch, online):
+    with pytest.raises(data.DataUnavailable):
+        pretrained.choose_network("inception_v3", verbose=False)
+
+
+def test_the_base_is_cut_at_conv_pw_13_relu_from_the_full_model(monkeypatch, mobilenet_file):
+    path, made = mobilenet_file
+    monkeypatch.setenv(pretrained.MOBILENET_WEIGHTS_ENV, str(path))
+    net = pretrained.choose_network("mobilenet", verbose=False)
+    base = pretrained.load_network_base(net)
+    assert base.output_shape == (None, 4, 4, 256) and base.layers[-1].name == "conv_pw_13_relu"
+    assert len(base.layers) < len(made.layers)  # the top (pooling, dropout, classifier) is gone
+    for layer in base.layers:
+        if layer.weights:
+            assert same_weights(layer, made.get_layer(layer.name)), layer.name
+    with pytest.raises(ValueError, match="takes 128 px"):
+        pretrained.load_network_base(net, image_size=160)
+
+
+@pytest.mark.skipif(REAL_MOBILENET is None, reason="CNN_COURSE_MOBILENET_WEIGHTS is not set (no real MobileNet file)")
+def test_the_real_mobilenet_file_is_keras_s_and_knows_the_temple(monkeypatch, tmp_path):
+    assert pretrained.md5_of(REAL_MOBILENET) == pretrained.MOBILENET_WEIGHTS.md5
+    assert data.sha256_of(REAL_MOBILENET) == "fe295db7f78635f1403127e3ba8cdc6237f83262bdb745063a67c1d81190c7f8"
+    monkeypatch.setenv(pretrained.MOBILENET_WEIGHTS_ENV, REAL_MOBILENET)
+    net = pretrained.choose_network("inception_v3", verbose=False)
+    assert net.real and "MD5 verified" in net.source.note
+    china, _ = data.load_sample_image("china.jpg", verbose=False)
+    # the whole photo stretched to 128x128, as the shared file's README checked it: 832 is "stupa"
+    probs = net.build().predict(pretrained.prepare_image(china, 128, center_crop=False), verbose=0)[0]
+    assert probs.argmax() == 832 and probs.max() > 0.5
+    base = pretrained.load_network_base(net)
+    assert base.output_shape == (None, 4, 4, 256)
+
+
+def test_a_verified_class_index_is_installed_where_keras_looks(monkeypatch, tmp_path):
+    index = fake_class_index(tmp_path)
+    with pytest.raises(ValueError, match="not Keras's class index"):
+        pretrained.install_class_index(index)  # made up: its MD5 is not Keras's
+    fake = pretrained.RemoteFile("ImageNet class index", "imagenet_class_index.json",
+                                 pretrained.IMAGENET_CLASS_INDEX.url, pretrained.md5_of(index),
+                                 pretrained.CLASS_INDEX_ENV)
+    monkeypatch.setattr(pretrained, "IMAGENET_CLASS_INDEX", fake)
+    monkeypatch.setenv(pretrained.CLASS_INDEX_ENV, str(index))
+    classes, _ = pretrained.load_imagenet_classes(verbose=False, for_keras=True)
+    cached = tmp_path / "keras_home" / "models" / "imagenet_class_index.json"
+    assert classes[7] == ("n00000007", "thing_7") and cached.read_bytes() == index.read_bytes()

@@ -31,7 +31,6 @@ from utils import setup
 from utils.data import keras_cache_dir
 from utils.flowers_data import (  # noqa: F401  (re-exported: notebooks import them from here)
     FLOWERS_ENV,
-    OXFORD_MINI_CLASSES,
     TF_FLOWERS_CLASSES,
     TF_FLOWERS_IMAGES,
     FlowerData,
@@ -57,9 +56,9 @@ HUB_ENV = "CNN_COURSE_TFHUB_INCEPTION_V3"
 HUB_INCEPTION_V3 = "https://www.kaggle.com/models/google/inception-v3/TensorFlow2/feature-vector/2"
 HUB_INCEPTION_V3_TFHUB = "https://tfhub.dev/google/imagenet/inception_v3/feature_vector/5"
 
-# Notebook 14 saves its fine-tuned classifier here (with a JSON of its class names beside it);
-# notebook 15 loads it when present.
-FINETUNED_MODEL_FILE = "inception_v3_flowers_finetuned.keras"
+# Notebook 14 saves its fine-tuned classifier here (with a JSON of its class names, network, image size,
+# dataset and mode beside it) whenever its base had real ImageNet weights; notebook 15 loads it when present.
+FINETUNED_MODEL_FILE = "flowers_finetuned.keras"
 
 
 def _say(text: str, verbose: bool) -> None:
@@ -78,7 +77,8 @@ def inception_preprocess(images):
     return preprocess_input(images)
 
 
-PREPROCESS = {"inception": inception_preprocess, None: None}
+PREPROCESS = {"inception": inception_preprocess, "mobilenet": inception_preprocess, None: None}
+# MobileNet's preprocess_input is the same straight line (mode "tf": x / 127.5 - 1); a test checks it.
 
 
 def decode_and_resize(path, image_size: int):
@@ -234,14 +234,30 @@ def compile_classifier(model, learning_rate: float) -> None:
                   loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
 
 
-def find_base(model):
-    """The nested convolutional base of a :func:`build_classifier` model."""
+def _has_convolutions(model) -> bool:
     import keras
 
-    nested = [layer for layer in model.layers if isinstance(layer, keras.Model) and layer.name != "augmentation"]
-    if len(nested) != 1:
-        raise ValueError(f"expected one nested base model in {model.name}, found {[m.name for m in nested]}")
-    return nested[0]
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D) or (isinstance(layer, keras.Model) and _has_convolutions(layer)):
+            return True
+    return False
+
+
+def find_base(model):
+    """The nested convolutional base of a transfer-learning classifier.
+
+    A ``keras.Sequential`` is a ``keras.Model`` too, so "the first nested model"
+    can be the augmentation block in front of the base: the base is the one
+    nested model that holds convolutions.
+    """
+    import keras
+
+    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    bases = [m for m in nested if _has_convolutions(m)]
+    if len(bases) != 1:
+        raise ValueError(f"expected one nested convolutional base in {model.name!r}, found "
+                         f"{[m.name for m in bases]} among its nested models {[m.name for m in nested]}")
+    return bases[0]
 
 
 def unfreeze_top(model, after: str = FINE_TUNE_AFTER, *, learning_rate: float = 1e-5) -> dict:
@@ -257,8 +273,8 @@ def unfreeze_top(model, after: str = FINE_TUNE_AFTER, *, learning_rate: float = 
     base = find_base(model)
     names = [layer.name for layer in base.layers]
     if after not in names:
-        mixed = [n for n in names if n.startswith("mixed") and "_" not in n]
-        raise ValueError(f"no layer named {after!r} in {base.name}; the inception blocks end at {mixed}")
+        blocks = [n for n in names if (n.startswith("mixed") and "_" not in n) or n.endswith("_relu")]
+        raise ValueError(f"no layer named {after!r} in {base.name}; its blocks end at {blocks[-12:]}")
     cut = names.index(after) + 1
     base.trainable = True
     for k, layer in enumerate(base.layers):
@@ -404,14 +420,64 @@ def load_finetuned(*, verbose: bool = True):
     """
     path = finetuned_model_path()
     info_path = path.with_suffix(".json")
+    where = f"the Keras cache (models/{path.name})"  # no machine path in a notebook's output
     if not path.is_file() or not info_path.is_file():
-        why = f"no fine-tuned model at {path} (notebook 14 saves one after a run with ImageNet weights)"
+        why = (f"no fine-tuned model in {where}: notebook 14 saves one after a run whose base had "
+               f"ImageNet weights")
         _say(f"[weights] {why}", verbose)
         return None, why
     import keras
 
-    model = keras.models.load_model(path)
+    model = keras.models.load_model(path, compile=False)  # for inference: no optimizer state to restore
     info = json.loads(info_path.read_text())
-    _say(f"[weights] fine-tuned Inception v3 from notebook 14: {path} ({info.get('dataset')}, "
-         f"{len(info.get('class_names', []))} classes)", verbose)
+    _say(f"[weights] fine-tuned {info.get('network', 'network')} from notebook 14, in {where} "
+         f"({info.get('dataset')}, {len(info.get('class_names', []))} classes, {info.get('mode', '?')} run)", verbose)
     return model, info
+
+
+# ---------------------------------------------------------------------------
+# a verdict that holds beyond seed noise
+# ---------------------------------------------------------------------------
+
+def paired_verdict(before: Sequence[float], after: Sequence[float], *, change: str) -> tuple[str, str]:
+    """``(kind, sentence)`` on what ``change`` did, from accuracies paired by seed (same seed, same index).
+
+    ``kind`` is ``"gain"`` or ``"loss"`` only when every seed moved the same way
+    and the mean change exceeds the seed-to-seed range of either run (the noise a
+    single seed would show); otherwise ``"tie"``, worded "a tie within seed noise".
+    """
+    before, after = np.asarray(before, dtype=float), np.asarray(after, dtype=float)
+    if before.shape != after.shape or before.ndim != 1 or len(before) < 2:
+        raise ValueError(f"paired_verdict needs two equally long lists of at least 2 per-seed accuracies, got "
+                         f"{before.shape} and {after.shape}")
+    gains = 100 * (after - before)
+    noise = 100 * max(np.ptp(before), np.ptp(after))
+    mean = float(gains.mean())
+    per_seed = ", ".join(f"{g:+.1f}" for g in gains)
+    detail = (f"mean {mean:+.1f} points over {len(gains)} seeds (per seed: {per_seed}); the accuracies spread by "
+              f"up to {noise:.1f} points across seeds (the wider of the two runs)")
+    if (gains > 0).all() and mean > noise:
+        return "gain", f"{change} added {mean:.1f} points: every seed gained, by more than the seed noise ({detail})"
+    if (gains < 0).all() and -mean > noise:
+        return "loss", f"{change} cost {-mean:.1f} points: every seed lost, by more than the seed noise ({detail})"
+    return "tie", f"a tie within seed noise: {change} made no difference beyond it ({detail})"
+
+
+def save_finetuned(model, info: dict) -> Path:
+    """Save notebook 14's fine-tuned model and its JSON where :func:`load_finetuned` looks; returns the path.
+
+    Both files are written beside their final names and then renamed, so a reader
+    (notebook 15, perhaps running at the same time) never sees a half-written model.
+    """
+    missing = {"class_names", "network", "network_key", "image_size", "dataset", "mode"} - set(info)
+    if missing:
+        raise ValueError(f"the fine-tuned model's info lacks {sorted(missing)}")
+    path = finetuned_model_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"partial_{os.getpid()}_{path.name}")
+    model.save(partial)
+    info_partial = partial.with_suffix(".json")
+    info_partial.write_text(json.dumps(info))
+    os.replace(partial, path)
+    os.replace(info_partial, path.with_suffix(".json"))
+    return path

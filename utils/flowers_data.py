@@ -4,8 +4,8 @@
 
 1. an explicit folder -- the ``path`` argument or ``$CNN_COURSE_FLOWERS_DIR`` --
    either one sub-folder per class (tf_flowers' layout) or ``train/`` and
-   ``test/`` folders each holding class sub-folders (the Oxford flowers subset
-   CI uses, which is *not* tf_flowers, and the loader says so); a ``.tgz``,
+   ``test/`` folders each holding class sub-folders (a data set that ships its
+   own test split; the loader says when a folder is not tf_flowers); a ``.tgz``,
    ``.tar`` or ``.zip`` archive is extracted safely next to the Keras cache first;
 2. the Keras cache: ``flower_photos_extracted/flower_photos`` (what Keras 3's
    ``get_file(..., extract=True)`` leaves), ``flower_photos`` (Keras 2's layout),
@@ -38,6 +38,7 @@ from utils import setup
 from utils.data import (
     DataUnavailable,
     Source,
+    download_verified,
     keras_cache_dir,
     sha256_of,
     unavailable_message,
@@ -66,10 +67,6 @@ TF_FLOWERS_BYTES = 228_813_984
 TF_FLOWERS_FOLDER = "flower_photos"
 TF_FLOWERS_CLASSES = ("daisy", "dandelion", "roses", "sunflowers", "tulips")
 TF_FLOWERS_IMAGES = 3670
-
-# The 12 species of the Oxford 17 flowers subset that CI points CNN_COURSE_FLOWERS_DIR at.
-OXFORD_MINI_CLASSES = ("bluebell", "buttercup", "colts-foot", "daisy", "dandelion", "fritillary", "iris",
-                       "lily-valley", "pansy", "sunflower", "tigerlily", "windflower")
 
 STAND_IN_CLASSES = ("circle", "cross", "square", "star", "triangle")  # sorted: label order
 
@@ -239,8 +236,6 @@ def _is_train_test_layout(folder: Path) -> bool:
 def describe_dataset(class_names: Sequence[str], n_images: int, layout: str) -> tuple[str, str]:
     """``(dataset name, note)`` for a local folder: says plainly when it is not tf_flowers."""
     names = tuple(class_names)
-    if names == OXFORD_MINI_CLASSES:
-        return ("Oxford 17 flowers subset", f"12 species, {n_images:,} photos, {layout} -- NOT tf_flowers")
     if names == TF_FLOWERS_CLASSES:
         if n_images == TF_FLOWERS_IMAGES:
             return ("tf_flowers", f"verified structure: 5 classes, {TF_FLOWERS_IMAGES:,} photos")
@@ -284,11 +279,14 @@ def flowers_from_folder(folder: Path | str, *, val_fraction: float = 0.15, test_
         layout = "its own train/ and test/ folders, validation hashed out of train/"
     else:
         report = scan_class_folders(folder, verbose=verbose)
+        n_scanned = len(report.files)  # before photos filed under two classes are left out
         train, val, test, split_issues = split_folder(report, folder, val_fraction, test_fraction, verbose=verbose)
         issues = report.issues + split_issues
         class_names = report.class_names
         layout = f"hashed split {1 - val_fraction - test_fraction:.0%}/{val_fraction:.0%}/{test_fraction:.0%}"
     n_images = len(train) + len(val) + len(test)
+    if not _is_train_test_layout(folder):
+        n_images = n_scanned
     name, note = describe_dataset(class_names, n_images, layout)
     folders = sum(1 for i in issues if i.kind in ("empty-class", "unknown-class"))
     files = sum(1 for i in issues if i.kind != "converted") - folders
@@ -343,14 +341,9 @@ def download_tf_flowers() -> tuple[Path, str]:
             raise DataUnavailable(unavailable_message(
                 "tf_flowers", FLOWERS_ENV, f"no copy in the Keras cache ({datasets}) and offline mode forbids "
                                            f"downloading"))
-        import keras
-
-        # get_file silently switches to /tmp/.keras when the cache folder does not exist yet: create it.
-        datasets.mkdir(parents=True, exist_ok=True)
         try:
-            archive = Path(keras.utils.get_file(TF_FLOWERS_ARCHIVE, origin=TF_FLOWERS_URL, file_hash=TF_FLOWERS_SHA256,
-                                                hash_algorithm="sha256", extract=False,
-                                                cache_dir=str(keras_cache_dir("")), cache_subdir="datasets"))
+            archive = download_verified(TF_FLOWERS_ARCHIVE, TF_FLOWERS_URL, TF_FLOWERS_SHA256, algorithm="sha256",
+                                        cache_subdir="datasets")
         except Exception as error:  # get_file raises plain Exception for network and hash failures
             raise DataUnavailable(unavailable_message(
                 "tf_flowers", FLOWERS_ENV, f"downloading {TF_FLOWERS_URL} failed ({type(error).__name__}: {error})"

@@ -146,7 +146,8 @@ class FileIssue:
 
     def __str__(self) -> str:
         verb = "converted" if self.kind == "converted" else f"skipped ({self.kind})"
-        return f"[flowers] {verb}: {self.path} -- {self.detail}"
+        # class/file only: the report names the photo, and no machine's folder layout reaches an output
+        return f"[flowers] {verb}: .../{self.path.parent.name}/{self.path.name} -- {self.detail}"
 
 
 @dataclass

@@ -39,10 +39,18 @@ from typing import NamedTuple
 import numpy as np
 
 from utils import setup
-from utils.data import DataUnavailable, Source, keras_cache_dir, read_rgb_image, unavailable_message
+from utils.data import (
+    DataUnavailable,
+    Source,
+    download_verified,
+    keras_cache_dir,
+    read_rgb_image,
+    unavailable_message,
+)
 
 INCEPTION_WEIGHTS_ENV = "CNN_COURSE_INCEPTION_WEIGHTS"
 INCEPTION_NOTOP_WEIGHTS_ENV = "CNN_COURSE_INCEPTION_NOTOP_WEIGHTS"
+MOBILENET_WEIGHTS_ENV = "CNN_COURSE_MOBILENET_WEIGHTS"
 CLASS_INDEX_ENV = "CNN_COURSE_IMAGENET_CLASS_INDEX"
 
 INCEPTION_SIZE = 299      # the input size Inception v3 was trained at
@@ -82,8 +90,18 @@ IMAGENET_CLASS_INDEX = RemoteFile(
     "https://storage.googleapis.com/download.tensorflow.org/data/imagenet_class_index.json",
     "c2c37ea517e94d9795004a39431a14cb", CLASS_INDEX_ENV)
 
+# MobileNet v1, width multiplier alpha = 0.25, 128x128 input, with its 1000-class top: the file and
+# address keras.applications.MobileNet(alpha=0.25, input_shape=(128, 128, 3), weights="imagenet")
+# downloads (keras/src/applications/mobilenet.py). Keras publishes no hash for it; the MD5 here is that
+# of Keras's released file (SHA-256 fe295db7f78635f1403127e3ba8cdc6237f83262bdb745063a67c1d81190c7f8),
+# checked by loading it and classifying known photos.
+MOBILENET_WEIGHTS = RemoteFile(
+    "MobileNet (alpha 0.25, 128 px) ImageNet weights", "mobilenet_2_5_128_tf.h5",
+    "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet/mobilenet_2_5_128_tf.h5",
+    "8ef07e656c29ed236576fed9fdd37ce8", MOBILENET_WEIGHTS_ENV)
+
 # Official files recognised by their MD5, so that the wrong one gets a precise error.
-KNOWN_FILES = (INCEPTION_V3_WEIGHTS, INCEPTION_V3_NOTOP_WEIGHTS, IMAGENET_CLASS_INDEX)
+KNOWN_FILES = (INCEPTION_V3_WEIGHTS, INCEPTION_V3_NOTOP_WEIGHTS, MOBILENET_WEIGHTS, IMAGENET_CLASS_INDEX)
 
 
 # ---------------------------------------------------------------------------
@@ -139,11 +157,8 @@ def locate(spec: RemoteFile, path: Path | str | None = None, *, verbose: bool = 
     if setup.offline_mode():
         raise DataUnavailable(_unavailable(
             spec, f"{stale}no verified copy in the Keras cache ({cached}) and offline mode forbids downloading"))
-    import keras
-
     try:
-        got = keras.utils.get_file(spec.fname, origin=spec.url, file_hash=spec.md5, hash_algorithm="md5",
-                                   cache_subdir=spec.cache_subdir, cache_dir=str(keras_cache_dir("")))
+        got = download_verified(spec.fname, spec.url, spec.md5, algorithm="md5", cache_subdir=spec.cache_subdir)
     except Exception as error:  # get_file raises plain Exception for network failures, ValueError for a bad hash
         raise DataUnavailable(_unavailable(
             spec, f"{stale}downloading {spec.url} failed ({type(error).__name__}: {error})")) from error
@@ -154,6 +169,11 @@ def _local_note(spec: RemoteFile, path: Path) -> str:
     digest = md5_of(path)
     if digest == spec.md5:
         return "the official Keras file, MD5 verified"
+    if path.name == spec.fname:
+        raise ValueError(
+            f"{path} has the name of Keras's {spec.fname} but not its MD5 {spec.md5} (got {digest}): a corrupt, "
+            f"incomplete or altered copy, refused; download it again, or give weights you saved yourself under "
+            f"another name")
     for other in KNOWN_FILES:
         if other.md5 == digest:
             raise ValueError(
@@ -256,6 +276,168 @@ def load_inception_v3(include_top: bool = True, weights_path: Path | str | None 
 
 
 # ---------------------------------------------------------------------------
+# which ImageNet network a notebook runs: Inception v3 online, MobileNet where Inception cannot be had
+# ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """One ImageNet classifier of ``keras.applications`` the chapters 13-15 can run."""
+
+    key: str               # the value of NETWORK in the notebooks
+    title: str             # how tables, figures and stamps name it
+    application: str       # the class in keras.applications
+    module: str            # its module (preprocess_input, decode_predictions)
+    size: int              # the input size its ImageNet weights were trained at
+    weights: RemoteFile    # the full classifier's weights (with the top)
+    base_output: str       # the last layer of its convolutional base (where transfer learning cuts)
+    fine_tune_after: str   # fine-tuning trains the layers after this one
+    feature_dim: int       # channels of base_output = length of the pooled feature vector
+    kwargs: tuple = ()     # extra arguments of the application, as (name, value) pairs
+
+    def application_class(self):
+        import keras
+
+        return getattr(keras.applications, self.application)
+
+    def keras_module(self):
+        import keras
+
+        return getattr(keras.applications, self.module)
+
+    def build(self, weights_path: Path | str | None = None, **kwargs):
+        """``keras.applications.<application>(weights=weights_path, ...)`` at its ImageNet input size."""
+        arguments = dict(self.kwargs, input_shape=(self.size, self.size, 3), weights=None if weights_path is None
+                         else str(weights_path))
+        arguments.update(kwargs)
+        return self.application_class()(**arguments)
+
+
+NETWORKS = {
+    "inception_v3": NetworkSpec("inception_v3", "Inception v3", "InceptionV3", "inception_v3", INCEPTION_SIZE,
+                                INCEPTION_V3_WEIGHTS, "mixed10", "mixed8", 2048),
+    "mobilenet": NetworkSpec("mobilenet", "MobileNet (alpha 0.25, 128 px)", "MobileNet", "mobilenet", 128,
+                             MOBILENET_WEIGHTS, "conv_pw_13_relu", "conv_pw_11_relu", 256, (("alpha", 0.25),)),
+}
+FALLBACK_NETWORK = "mobilenet"
+
+
+@dataclass(frozen=True)
+class Network:
+    """The network a run uses: its spec, the weight file the contract found (``None``: random), the report."""
+
+    spec: NetworkSpec
+    weights_path: str | None  # a str, as keras.applications' weights= argument takes it
+    source: Source
+    requested: str
+
+    @property
+    def key(self) -> str:
+        return self.spec.key
+
+    @property
+    def title(self) -> str:
+        return self.spec.title
+
+    @property
+    def size(self) -> int:
+        return self.spec.size
+
+    @property
+    def real(self) -> bool:
+        """True when the ImageNet weights were found (not random)."""
+        return self.weights_path is not None
+
+    @property
+    def label(self) -> str:
+        """What made a result, for tables, figures and stamps."""
+        return f"{self.title}, ImageNet weights (Keras)" if self.real else f"{self.title}, RANDOM weights"
+
+    def build(self, **kwargs):
+        """The classifier with this run's weights (random when none were found)."""
+        return self.spec.build(self.weights_path, **kwargs)
+
+
+def choose_network(requested: str = "inception_v3", *, verbose: bool = True) -> Network:
+    """The network a notebook runs, by the data contract; prints what it chose.
+
+    ``requested`` is ``"inception_v3"`` or ``"mobilenet"``. Its weight file comes
+    from its variable, the Keras cache (MD5 checked) or a download. In offline
+    mode, when Inception v3's file cannot be had, one line says so and MobileNet
+    (alpha 0.25, 128 px) runs from its file instead; when no file can be had at
+    all, the network keeps random weights behind the banner, and the notebook
+    skips every result that needs trained weights.
+    """
+    if requested not in NETWORKS:
+        raise ValueError(f"NETWORK must be one of {list(NETWORKS)}, got {requested!r}")
+    spec = NETWORKS[requested]
+    try:
+        path, kind = locate(spec.weights, verbose=verbose)
+    except DataUnavailable:
+        if not setup.offline_mode():
+            raise
+        if requested == FALLBACK_NETWORK:
+            return _random_network(spec, requested, verbose)
+        fallback = NETWORKS[FALLBACK_NETWORK]
+        try:
+            path, kind = locate(fallback.weights, verbose=verbose)
+        except DataUnavailable:
+            if verbose:
+                print(f"{spec.title}'s ImageNet weights cannot be had here (offline, no local file), nor "
+                      f"{fallback.title}'s: random weights, so every result that needs training is skipped.")
+            return _random_network(fallback, requested, verbose)
+        if verbose:
+            print(f"{spec.title}'s ImageNet weights cannot be had here (offline, no local file): this run uses "
+                  f"{fallback.title} from its local file instead.")
+        spec = fallback
+    note = _local_note(spec.weights, path) if kind == "local" else "MD5 verified"
+    return Network(spec, str(path), _announce(Source(spec.weights.what, kind, str(path), note), verbose), requested)
+
+
+def _random_network(spec: NetworkSpec, requested: str, verbose: bool) -> Network:
+    print(random_weights_banner(spec.weights))
+    source = Source(spec.weights.what, "stand-in", "random initial weights, nothing loaded",
+                    f"predictions are meaningless; set {spec.weights.env_var} or go online")
+    return Network(spec, None, _announce(source, verbose), requested)
+
+
+def load_network_base(network: Network, *, image_size: int | None = None):
+    """``network``'s convolutional base: the full classifier built with its weights, cut at ``base_output``.
+
+    A weight file that holds the top cannot build ``include_top=False`` directly,
+    so the whole classifier is built and loaded, and the base is the model from
+    its input to ``spec.base_output`` (MobileNet: ``conv_pw_13_relu``; Inception
+    v3: ``mixed10``). Only the ImageNet input size is offered, the size the
+    classifier (and so the weight file) requires.
+    """
+    import keras
+
+    if image_size is not None and image_size != network.size:
+        raise ValueError(f"{network.title}'s weight file holds the classifier, which takes {network.size} px; "
+                         f"got image_size={image_size}")
+    full = network.build()
+    return keras.Model(full.inputs, full.get_layer(network.spec.base_output).output, name=f"{network.key}_base")
+
+
+def install_class_index(path: Path | str) -> Path:
+    """Put a verified class index where Keras's own ``decode_predictions`` looks, so it works offline.
+
+    ``keras.applications.<net>.decode_predictions`` reads ``imagenet_class_index.json``
+    from Keras's cache and downloads it when absent; a copy with the right MD5 is
+    what that download would leave there. Returns the cached path.
+    """
+    import shutil
+
+    path = Path(path)
+    if md5_of(path) != IMAGENET_CLASS_INDEX.md5:
+        raise ValueError(f"{path} is not Keras's class index (MD5 {IMAGENET_CLASS_INDEX.md5}); not installing it")
+    cached = IMAGENET_CLASS_INDEX.cached_path
+    if not (cached.is_file() and md5_of(cached) == IMAGENET_CLASS_INDEX.md5):
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, cached)
+    return cached
+
+
+# ---------------------------------------------------------------------------
 # the ImageNet class index and decoding
 # ---------------------------------------------------------------------------
 
@@ -278,11 +460,14 @@ def parse_class_index(path: Path | str) -> dict[int, tuple[str, str]]:
     return classes
 
 
-def load_imagenet_classes(path: Path | str | None = None, *, verbose: bool = True):
+def load_imagenet_classes(path: Path | str | None = None, *, verbose: bool = True, for_keras: bool = False):
     """The 1000 ImageNet class names by the data contract; returns ``(classes, Source)``.
 
     ``classes`` maps a class id to ``(wordnet_id, name)``. Offline without a
-    copy it is ``None`` and predictions are shown as class ids.
+    copy it is ``None`` and predictions are shown as class ids. With
+    ``for_keras=True`` a local copy is also put in Keras's cache
+    (:func:`install_class_index`), so ``keras.applications.*.decode_predictions``
+    finds it offline.
     """
     try:
         file, kind = locate(IMAGENET_CLASS_INDEX, path, verbose=verbose)
@@ -293,6 +478,8 @@ def load_imagenet_classes(path: Path | str | None = None, *, verbose: bool = Tru
                                       "no class names: predictions are shown as class ids 0-999",
                                       f"set {CLASS_INDEX_ENV} or go online for the names"), verbose)
     classes = parse_class_index(file)
+    if for_keras:
+        install_class_index(file)
     return classes, _announce(Source(IMAGENET_CLASS_INDEX.what, kind, str(file), f"{len(classes)} classes"),
                               verbose)
 
@@ -348,7 +535,7 @@ def as_rgb_array(image) -> np.ndarray:
         raise ValueError(f"expected one image (height, width, 3), got a batch of shape {array.shape}; "
                          f"pass the images one at a time (e.g. batch[0])")
     if array.ndim == 2 or (array.ndim == 3 and array.shape[-1] == 1):
-        raise ValueError(f"got a grayscale image of shape {array.shape}; Inception v3 needs 3 colour channels: "
+        raise ValueError(f"got a grayscale image of shape {array.shape}; an ImageNet network needs 3 colour channels: "
                          f"np.stack([image] * 3, axis=-1) repeats the gray level, or pass the file path "
                          f"(read_rgb_image converts it)")
     if array.ndim == 3 and array.shape[-1] == 4:

@@ -112,25 +112,26 @@ q1 = CustomExercise(
 )
 
 
-# q2: trainable parameters of the head (pooling, dropout, softmax) on 2,048 maps for 12 classes.
-_FEATURES, _CLASSES = 2048, 12
+# q2: trainable parameters of the head (pooling, dropout, softmax) on 2,048 maps for tf_flowers' 5 species.
+_FEATURES, _CLASSES = 2048, 5
 
 q2 = ValueExercise(
-    "Trainable parameters of the head on 2,048 feature maps for 12 classes (base frozen)",
+    "Trainable parameters of the head on 2,048 feature maps for 5 classes (base frozen)",
     dense_params(_FEATURES, _CLASSES),
     mistakes={
-        _FEATURES * _CLASSES: "That counts the weights but not the 12 biases, one per output.",
-        dense_params(_FEATURES, 5): "That is the head for tf_flowers' 5 species; the Oxford subset has 12.",
+        _FEATURES * _CLASSES: "That counts the weights but not the 5 biases, one per output.",
+        dense_params(256, _CLASSES): "That is the head on MobileNet's 256 feature maps; Inception v3's base gives "
+                                     "2,048.",
         dense_params(8 * 8 * _FEATURES, _CLASSES): "That head reads all 8x8x2048 values: global average pooling "
                                                    "first reduces each map to one number, leaving 2,048.",
         dense_params(_FEATURES, _CLASSES) + 2 * _FEATURES: "Dropout and pooling have no weights: only the "
                                                            "dense layer trains.",
     },
-    note=f"2048 x 12 weights + 12 biases = {dense_params(_FEATURES, _CLASSES):,}; pooling and dropout have none.",
+    note=f"2048 x 5 weights + 5 biases = {dense_params(_FEATURES, _CLASSES):,}; pooling and dropout have none.",
     hint="Only the softmax (Dense) layer has weights. How many inputs does it get after global average pooling?",
-    solution=f"Global average pooling turns 2,048 maps into 2,048 numbers; the Dense layer has 2048 x 12 weights "
-             f"and 12 biases: `{dense_params(_FEATURES, _CLASSES):,}`. Check with "
-             f"`utils.convmath.dense_params(2048, 12)`.",
+    solution=f"Global average pooling turns 2,048 maps into 2,048 numbers; the Dense layer has 2048 x 5 weights "
+             f"and 5 biases: `{dense_params(_FEATURES, _CLASSES):,}`. Check with "
+             f"`utils.convmath.dense_params(2048, 5)`.",
 )
 
 q3 = ChoiceExercise(
