@@ -15,6 +15,10 @@ os.environ.setdefault("CNN_COURSE_OFFLINE", "1")
 # Figures the notebooks save during the test run go to a scratch folder, never over the
 # committed images/ (those come from tools/run_notebook.py).
 os.environ.setdefault("CNN_COURSE_IMAGES_DIR", tempfile.mkdtemp(prefix="cnn-course-images-"))
+# ... and the Keras cache is a fresh folder too: the test run never writes into the learner's ~/.keras
+# (notebook 14 saves its fine-tuned model there, and 15 would load a quick run's model, or one that
+# another Keras version saved and cannot read).
+os.environ.setdefault("KERAS_HOME", tempfile.mkdtemp(prefix="cnn-course-keras-"))
 
 
 def pytest_collectstart(collector):

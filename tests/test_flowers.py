@@ -299,10 +299,25 @@ def test_the_saved_finetuned_model_round_trips_and_finds_its_base(capsys):
     path = flowers.save_finetuned(model, info)
     assert sorted(p.name for p in path.parent.iterdir()) == ["flowers_finetuned.json", "flowers_finetuned.keras"]
     loaded, got = flowers.load_finetuned()
-    assert got == info and "quick run" in capsys.readouterr().out
+    assert {key: got[key] for key in info} == info and "quick run" in capsys.readouterr().out
+    assert got["keras_version"] == keras.__version__  # recorded, for the message when another Keras cannot read it
     assert flowers.find_base(loaded).name == "base"
     x = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 3)).astype("float32")
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5)
+
+
+def test_a_finetuned_model_this_keras_cannot_read_is_reported_not_raised(capsys):
+    """A model saved by another Keras (or a damaged file) gives one line naming the fix, and no model."""
+    import json
+
+    path = flowers.finetuned_model_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"not a Keras archive")
+    path.with_suffix(".json").write_text(json.dumps({"class_names": ["a", "b"], "keras_version": "9.9.9"}))
+    model, why = flowers.load_finetuned()
+    out = capsys.readouterr().out
+    assert model is None and "cannot be loaded by Keras" in why and "9.9.9" in why and "notebook 14 again" in why
+    assert why in out and str(path.parent) not in out
 
 
 def test_paired_verdict_wins_only_beyond_the_seed_noise():

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -428,8 +429,15 @@ def load_finetuned(*, verbose: bool = True):
         return None, why
     import keras
 
-    model = keras.models.load_model(path, compile=False)  # for inference: no optimizer state to restore
     info = json.loads(info_path.read_text())
+    try:
+        model = keras.models.load_model(path, compile=False)  # for inference: no optimizer state to restore
+    except (TypeError, ValueError, OSError, zipfile.BadZipFile) as error:  # e.g. saved by a newer Keras
+        saved_with = info.get("keras_version", "an unknown version")
+        why = (f"the fine-tuned model in {where} cannot be loaded by Keras {keras.__version__} (saved with Keras "
+               f"{saved_with}: {type(error).__name__}): run notebook 14 again with this Keras to save a new one")
+        _say(f"[weights] {why}", verbose)
+        return None, why
     _say(f"[weights] fine-tuned {info.get('network', 'network')} from notebook 14, in {where} "
          f"({info.get('dataset')}, {len(info.get('class_names', []))} classes, {info.get('mode', '?')} run)", verbose)
     return model, info
@@ -477,7 +485,9 @@ def save_finetuned(model, info: dict) -> Path:
     partial = path.with_name(f"partial_{os.getpid()}_{path.name}")
     model.save(partial)
     info_partial = partial.with_suffix(".json")
-    info_partial.write_text(json.dumps(info))
+    import keras
+
+    info_partial.write_text(json.dumps({**info, "keras_version": keras.__version__}))
     os.replace(partial, path)
     os.replace(info_partial, path.with_suffix(".json"))
     return path
