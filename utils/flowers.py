@@ -400,13 +400,17 @@ def hub_handle(verbose: bool = True) -> tuple[str | None, str]:
         _say(f"[weights] TF Hub Inception v3 feature vector: {why} ({local})", verbose)
         return local, why
     if setup.offline_mode():
-        why = (f"offline mode and no local copy ({HUB_ENV} unset): the TF Hub route needs to download "
-               f"the Inception v3 feature-vector model, so it is skipped")
-        _say(f"[weights] {why}", verbose)
-        return None, why
+        return _none_because(f"offline mode and no local copy ({HUB_ENV} unset): the TF Hub route needs to "
+                             f"download the Inception v3 feature-vector model, so it is skipped", verbose)
     _say(f"[weights] TF Hub Inception v3 feature vector: {HUB_INCEPTION_V3} (downloaded and cached by "
          f"tensorflow_hub)", verbose)
     return HUB_INCEPTION_V3, "download"
+
+
+def _none_because(why: str, verbose: bool) -> tuple[None, str]:
+    """A loader's "nothing to return": say why in one ``[weights]`` line, and return ``(None, why)``."""
+    _say(f"[weights] {why}", verbose)
+    return None, why
 
 
 def finetuned_model_path() -> Path:
@@ -423,10 +427,8 @@ def load_finetuned(*, verbose: bool = True):
     info_path = path.with_suffix(".json")
     where = f"the Keras cache (models/{path.name})"  # no machine path in a notebook's output
     if not path.is_file() or not info_path.is_file():
-        why = (f"no fine-tuned model in {where}: notebook 14 saves one after a run whose base had "
-               f"ImageNet weights")
-        _say(f"[weights] {why}", verbose)
-        return None, why
+        return _none_because(f"no fine-tuned model in {where}: notebook 14 saves one after a run whose base had "
+                             f"ImageNet weights", verbose)
     import keras
 
     info = json.loads(info_path.read_text())
@@ -434,10 +436,9 @@ def load_finetuned(*, verbose: bool = True):
         model = keras.models.load_model(path, compile=False)  # for inference: no optimizer state to restore
     except (TypeError, ValueError, OSError, zipfile.BadZipFile) as error:  # e.g. saved by a newer Keras
         saved_with = info.get("keras_version", "an unknown version")
-        why = (f"the fine-tuned model in {where} cannot be loaded by Keras {keras.__version__} (saved with Keras "
-               f"{saved_with}: {type(error).__name__}): run notebook 14 again with this Keras to save a new one")
-        _say(f"[weights] {why}", verbose)
-        return None, why
+        return _none_because(f"the fine-tuned model in {where} cannot be loaded by Keras {keras.__version__} "
+                             f"(saved with Keras {saved_with}: {type(error).__name__}): run notebook 14 again "
+                             f"with this Keras to save a new one", verbose)
     _say(f"[weights] fine-tuned {info.get('network', 'network')} from notebook 14, in {where} "
          f"({info.get('dataset')}, {len(info.get('class_names', []))} classes, {info.get('mode', '?')} run)", verbose)
     return model, info
