@@ -6,7 +6,8 @@ import pytest
 import tensorflow as tf
 
 from utils import convmath
-from utils.convolve import conv_matrix, convolve2d, correlate2d, pad_image
+from lessons.convolution import conv_matrix
+from utils.convolve import convolve2d, correlate2d, pad_image
 
 
 def tf_conv(image, kernel, stride, padding):

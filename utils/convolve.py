@@ -4,7 +4,7 @@
 flip); ``convolve2d`` flips the kernel first, as mathematics and signal
 processing define it. Both take padding ``"valid"``, ``"same"`` (TensorFlow's
 rule, extra zero at the bottom/right), ``"full"`` or an int, and a stride.
-``conv_matrix`` writes the same cross-correlation as one matrix product.
+Notebook 01 writes the same cross-correlation as one matrix product (``lessons.convolution.conv_matrix``).
 """
 from __future__ import annotations
 
@@ -92,33 +92,3 @@ def convolve2d(image, kernel, stride: int = 1, padding="valid") -> np.ndarray:
     _, kernel_array = _check_inputs(image, kernel)
     return correlate2d(image, kernel_array[::-1, ::-1], stride, padding)
 
-
-def conv_matrix(image_shape, kernel, stride: int = 1, padding="valid") -> np.ndarray:
-    """The matrix ``M`` of a 2-D cross-correlation: ``M @ image.ravel()`` equals
-    ``correlate2d(image, kernel, stride, padding).ravel()`` for every image of ``image_shape``.
-
-    One row per output pixel, one column per input pixel (row-major order). Row ``o`` holds
-    the kernel's values at the input pixels under window ``o``; zero padding adds nothing,
-    so its columns simply do not exist. Every row reuses the same ``fh * fw`` values: a
-    banded matrix with shared weights, where a dense layer would have a free weight per entry.
-    """
-    if (not isinstance(image_shape, (tuple, list)) or len(image_shape) != 2
-            or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1 for v in image_shape)):
-        raise ValueError(f"image_shape must be (height, width) of a 2-D image, got image_shape={image_shape!r}")
-    h, w = (int(v) for v in image_shape)
-    _, kernel = _check_inputs(np.zeros((h, w)), kernel)
-    out_h, out_w = correlate2d(np.zeros((h, w)), kernel, stride, padding).shape  # checks stride, padding, fit
-    (top, _), (left, _) = paddings((h, w), kernel.shape, stride, padding)
-    fh, fw = kernel.shape
-    matrix = np.zeros((out_h * out_w, h * w))
-    for i in range(out_h):
-        for j in range(out_w):
-            for m in range(fh):
-                r = i * stride - top + m
-                if not 0 <= r < h:
-                    continue  # a padding row: multiplies zeros
-                for n in range(fw):
-                    c = j * stride - left + n
-                    if 0 <= c < w:
-                        matrix[i * out_w + j, r * w + c] = kernel[m, n]
-    return matrix

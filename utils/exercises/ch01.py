@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from utils.checker import ChoiceExercise, FunctionExercise, ValueExercise
-from utils.convolve import conv_matrix
+from lessons.convolution import conv_matrix
 
 # q1: the matrix of a 3x3 'valid' convolution on an 8x8 image: its shape and how many entries hold a weight.
 _N, _F = 8, 3
