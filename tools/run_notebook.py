@@ -18,6 +18,12 @@ marks notebooks that train for Colab's GPU runtime, and refreshes the README's t
 The test suite (``pytest``) then runs every notebook in fast mode and compares the cells
 whose output does not depend on the mode with these stored outputs.
 
+**Filling new cells** (``--fill-new``), after a change that adds cells but changes no stored output
+(a definition cell, an exercise's check cell): the notebook runs in fast mode with the real local data,
+as the tests do, and only the cells that were never executed (no execution count) take that run's
+outputs; a new cell tagged ``nbval-ignore-output`` is refused (its output is the reference run's to make).
+Then every code cell is numbered in run order. The tests compare every untagged cell of the result.
+
 Normalising keeps diffs reviewable: no per-cell timing metadata, no saved widget state
 (it breaks GitHub's renderer when stale), a fixed kernelspec, one-space-indented JSON with
 sorted keys and a final newline.
@@ -77,6 +83,33 @@ def normalise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
                 output.get("metadata", {}).pop("needs_background", None)
     nb.nbformat_minor = 4
     return nb
+
+
+def fill_new(nb: nbformat.NotebookNode, path: Path, timeout: int) -> None:
+    """Outputs for the never-executed cells of ``nb`` from a fast run of a copy; every code cell renumbered."""
+    import copy
+
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    new = [k for k, cell in enumerate(code) if not cell.get("execution_count") and cell.source.strip()]
+    ignored = [k for k in new if "nbval-ignore-output" in code[k].metadata.get("tags", [])]
+    if ignored:
+        raise SystemExit(f"{path}: new cell(s) tagged nbval-ignore-output ({len(ignored)}): their outputs come "
+                         f"from the reference run (--reference), not from a fast run")
+    run = copy.deepcopy(nb)
+    NotebookClient(run, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent.resolve())}}).execute()
+    ran = [cell for cell in run.cells if cell.cell_type == "code"]
+    for k in new:
+        code[k].outputs = ran[k].outputs
+    count = 0
+    for cell in code:
+        if cell.source.strip():
+            count += 1
+            cell.execution_count = count
+            for output in cell.outputs:
+                if "execution_count" in output:
+                    output["execution_count"] = count
+    print(f"{path}: {len(new)} new cell(s) filled from a fast run", file=sys.stderr)
 
 
 def write(nb: nbformat.NotebookNode, path: Path) -> None:
@@ -172,27 +205,38 @@ def main(argv=None) -> int:
                         help="folder with mnist/, tf_flowers/ and imagenet/ (default: ../shared/data beside "
                              "the checkout, when it exists)")
     parser.add_argument("--no-execute", action="store_true", help="only normalise the JSON")
+    parser.add_argument("--fill-new", action="store_true",
+                        help="give never-executed compared cells the outputs of a fast run (see above)")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
     args = parser.parse_args(argv)
     paths = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")) if args.all else args.notebooks
     if not paths:
         parser.error("name the notebooks to run, or --all")
-    if args.reference:
+    if args.fill_new and (args.reference or args.no_execute):
+        parser.error("--fill-new runs in fast mode: not with --reference or --no-execute")
+    if args.reference or args.fill_new:
         data = args.data
         if data is None and (ROOT.parent / "shared" / "data").is_dir():
             data = ROOT.parent / "shared" / "data"
         os.environ.update(reference_environment(data))
+        if args.fill_new:
+            import tempfile
+
+            os.environ["CNN_COURSE_FAST"] = "1"
+            os.environ["KERAS_HOME"] = tempfile.mkdtemp(prefix="fill-new-keras-")  # the learner's cache untouched
     else:
         os.environ.setdefault("CNN_COURSE_FAST", "1")
         os.environ.setdefault("CNN_COURSE_OFFLINE", "1")
     os.environ.pop("CNN_COURSE_IMAGES_DIR", None)
-    if args.reference:
+    if args.reference and not args.fill_new:
         os.environ["CNN_COURSE_REFERENCE_RUN"] = "1"  # only this run writes the committed figures in images/
     else:
         os.environ.pop("CNN_COURSE_REFERENCE_RUN", None)
     for path in paths:
         nb = nbformat.read(path, as_version=4)
-        if not args.no_execute:
+        if args.fill_new:
+            fill_new(nb, path, args.timeout)
+        elif not args.no_execute:
             start = time.perf_counter()
             client = NotebookClient(nb, timeout=args.timeout, kernel_name="python3",
                                     resources={"metadata": {"path": str(path.parent.resolve())}})
