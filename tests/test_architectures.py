@@ -1,9 +1,10 @@
-"""Tests for utils.architectures: AlexNet and GoogLeNet parameter counts against the papers, shapes, errors."""
+"""Tests for lessons.alexnet and lessons.googlenet (notebooks 07, 08): counts against the papers, shapes, errors."""
 import keras
 import numpy as np
 import pytest
 
-from utils import architectures as arch
+from lessons import alexnet as ax
+from lessons import googlenet as gn
 from utils.convmath import conv_params, dense_params
 
 # ---------------------------------------------------------------------------
@@ -20,7 +21,7 @@ def alexnet_formula(feature_side: int, groups: int) -> int:
 
 
 def test_alexnet_single_tower_count_and_shapes():
-    model = arch.alexnet()
+    model = ax.alexnet()
     assert model.count_params() == alexnet_formula(6, 1) == 62_378_344
     assert model.get_layer("conv1").output.shape[1:] == (55, 55, 96)
     assert model.get_layer("pool5").output.shape[1:] == (6, 6, 256)
@@ -28,19 +29,19 @@ def test_alexnet_single_tower_count_and_shapes():
 
 
 def test_alexnet_two_gpu_grouping_is_the_papers_60_million():
-    model = arch.alexnet(groups=2)
+    model = ax.alexnet(groups=2)
     assert model.count_params() == alexnet_formula(6, 2) == 60_965_224
     assert model.get_layer("conv2").kernel.shape == (5, 5, 48, 256)
 
 
 def test_alexnet_224_input_gives_a_5x5_map_and_fewer_params():
-    assert arch.alexnet_feature_size(227) == 6
-    assert arch.alexnet_feature_size(224) == 5
-    assert arch.alexnet(input_shape=(224, 224, 3)).count_params() == alexnet_formula(5, 1) == 50_844_008
+    assert ax.alexnet_feature_size(227) == 6
+    assert ax.alexnet_feature_size(224) == 5
+    assert ax.alexnet(input_shape=(224, 224, 3)).count_params() == alexnet_formula(5, 1) == 50_844_008
 
 
 def test_alexnet_scaled_down_runs_on_small_images():
-    model = arch.alexnet((67, 67, 1), classes=10, scale=0.125, lrn=True)
+    model = ax.alexnet((67, 67, 1), classes=10, scale=0.125, lrn=True)
     assert model.get_layer("conv1").filters == 12
     assert model.get_layer("fc6").units == 512
     probs = model(np.random.default_rng(0).random((2, 67, 67, 1), dtype=np.float32), training=False).numpy()
@@ -60,12 +61,12 @@ def test_alexnet_scaled_down_runs_on_small_images():
 ])
 def test_alexnet_rejects_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        arch.alexnet(**kwargs)
+        ax.alexnet(**kwargs)
 
 
 def test_alexnet_feature_size_minimum_is_67():
-    assert arch.alexnet_feature_size(67) == 1
-    assert arch.alexnet_feature_size(66) == 0
+    assert ax.alexnet_feature_size(67) == 1
+    assert ax.alexnet_feature_size(66) == 0
 
 
 # ---------------------------------------------------------------------------
@@ -85,7 +86,7 @@ def lrn_paper(a, n=5, k=2.0, alpha=1e-4, beta=0.75):
 
 def test_lrn_layer_matches_the_papers_equation():
     a = np.random.default_rng(1).normal(0, 30, (2, 4, 4, 9)).astype(np.float32)
-    ours = arch.LocalResponseNormalization()(a).numpy()
+    ours = ax.LocalResponseNormalization()(a).numpy()
     np.testing.assert_allclose(ours, lrn_paper(a), rtol=1e-5)
     # dividing alpha by n (Caffe / PyTorch's convention) is a different normalisation
     assert not np.allclose(ours, lrn_paper(a, alpha=1e-4 / 5), rtol=1e-3)
@@ -93,20 +94,20 @@ def test_lrn_layer_matches_the_papers_equation():
 
 def test_lrn_layer_rejects_bad_arguments_and_has_no_weights():
     with pytest.raises(ValueError, match="depth_radius=-1"):
-        arch.LocalResponseNormalization(depth_radius=-1)
+        ax.LocalResponseNormalization(depth_radius=-1)
     with pytest.raises(ValueError, match="beta=-0.5"):
-        arch.LocalResponseNormalization(beta=-0.5)
-    layer = arch.LocalResponseNormalization()
+        ax.LocalResponseNormalization(beta=-0.5)
+    layer = ax.LocalResponseNormalization()
     layer(np.ones((1, 2, 2, 3), np.float32))
     assert layer.count_params() == 0
-    assert arch.LocalResponseNormalization.from_config(layer.get_config()).alpha == 1e-4
+    assert ax.LocalResponseNormalization.from_config(layer.get_config()).alpha == 1e-4
 
 
 # ---------------------------------------------------------------------------
 # Inception module and GoogLeNet
 # ---------------------------------------------------------------------------
 
-MODULE_3A = arch.GOOGLENET_MODULES["3a"]  # (64, 96, 128, 16, 32, 32) on 28x28x192
+MODULE_3A = gn.GOOGLENET_MODULES["3a"]  # (64, 96, 128, 16, 32, 32) on 28x28x192
 
 
 def module_model(fn, *args):
@@ -121,84 +122,84 @@ def naive_module(x, f1, f3, f5):
 
 
 def test_inception_module_shape_and_params_match_the_cost_formula():
-    model = module_model(arch.inception_module, *MODULE_3A)
-    cost = arch.inception_cost(192, 28, 28, *MODULE_3A)
+    model = module_model(gn.inception_module, *MODULE_3A)
+    cost = gn.inception_cost(192, 28, 28, *MODULE_3A)
     assert model.output_shape == (None, 28, 28, 256) and cost["out_channels"] == 256
     assert model.count_params() == cost["params"] == 163_696
     # the paper's Table 1 lists 159K for 3a: its weights (no biases) in units of 1,024
-    assert arch.inception_cost(192, 28, 28, *MODULE_3A, use_bias=False)["params"] == 163_328 == int(159.5 * 1024)
+    assert gn.inception_cost(192, 28, 28, *MODULE_3A, use_bias=False)["params"] == 163_328 == int(159.5 * 1024)
 
 
 def test_naive_module_cost_matches_keras_and_the_bottlenecks_save():
     f1, _, f3, _, f5, _ = MODULE_3A
-    naive = arch.inception_cost(192, 28, 28, f1, None, f3, None, f5, None)
+    naive = gn.inception_cost(192, 28, 28, f1, None, f3, None, f5, None)
     assert module_model(naive_module, f1, f3, f5).count_params() == naive["params"] == 387_296
     assert naive["out_channels"] == 64 + 128 + 32 + 192
-    bottleneck = arch.inception_cost(192, 28, 28, *MODULE_3A)
+    bottleneck = gn.inception_cost(192, 28, 28, *MODULE_3A)
     # the classic example: 5x5 conv, 192 -> 32 maps on 28x28 (biases aside)
     assert naive["branches"]["5x5"][1] == 28 * 28 * 32 * 5 * 5 * 192 == 120_422_400
     assert bottleneck["branches"]["5x5"][1] == 28 * 28 * 16 * 192 + 28 * 28 * 32 * 5 * 5 * 16 == 12_443_648
     assert bottleneck["mult_adds"] < naive["mult_adds"] / 2
     with pytest.raises(ValueError, match="all of f3r, f5r, pool_proj"):
-        arch.inception_cost(192, 28, 28, 64, 96, 128, None, 32, 32)
+        gn.inception_cost(192, 28, 28, 64, 96, 128, None, 32, 32)
 
 
 def test_inception_module_rejects_bad_arguments():
     inputs = keras.Input((28, 28, 192))
     with pytest.raises(ValueError, match="f5r=0"):
-        arch.inception_module(inputs, 64, 96, 128, 0, 32, 32)
+        gn.inception_module(inputs, 64, 96, 128, 0, 32, 32)
     with pytest.raises(ValueError, match="4-D feature-map"):
-        arch.inception_module(keras.Input((192,)), *MODULE_3A)
+        gn.inception_module(keras.Input((192,)), *MODULE_3A)
 
 
 def test_googlenet_count_is_the_sum_of_its_parts_and_about_9x_below_alexnet():
-    model = arch.googlenet()
+    model = gn.googlenet()
     stem = conv_params(7, 3, 64) + conv_params(1, 64, 64) + conv_params(3, 64, 192)
     sizes = {"3": 28, "4": 14, "5": 7}
     channels, modules = 192, 0
-    for key, config in arch.GOOGLENET_MODULES.items():
-        cost = arch.inception_cost(channels, sizes[key[0]], sizes[key[0]], *config)
+    for key, config in gn.GOOGLENET_MODULES.items():
+        cost = gn.inception_cost(channels, sizes[key[0]], sizes[key[0]], *config)
         modules += cost["params"]
         channels = cost["out_channels"]
     assert channels == 1024
     assert model.count_params() == stem + modules + dense_params(1024, 1000) == 6_998_552
     assert model.get_layer("inception_4e_concat").output.shape[1:] == (14, 14, 832)
-    assert 8 < arch.alexnet().count_params() / model.count_params() < 10
+    assert 8 < ax.alexnet().count_params() / model.count_params() < 10
 
 
 def test_googlenet_aux_heads_attach_to_4a_and_4d_with_the_papers_layers():
-    model = arch.googlenet(aux=True)
-    main_only = arch.googlenet()
+    model = gn.googlenet(aux=True)
+    main_only = gn.googlenet()
     assert [tuple(o.shape) for o in model.outputs] == [(None, 1000)] * 3
     assert model.get_layer("aux_4a_avg_pool").input.shape[1:] == (14, 14, 512)
     assert model.get_layer("aux_4d_avg_pool").input.shape[1:] == (14, 14, 528)
     assert model.get_layer("aux_4a_avg_pool").output.shape[1:] == (4, 4, 512)
-    assert model.get_layer("aux_4a_dropout").rate == arch.AUX_DROPOUT == 0.7
+    assert model.get_layer("aux_4a_dropout").rate == gn.AUX_DROPOUT == 0.7
     from utils.convmath import conv_params, dense_params
 
     heads = sum(conv_params(1, c, 128) + dense_params(4 * 4 * 128, 1024) + dense_params(1024, 1000) for c in (512, 528))
     assert model.count_params() == main_only.count_params() + heads == 13_378_280
     with pytest.raises(ValueError, match="at least 65x65"):
-        arch.googlenet((64, 64, 3), aux=True)
+        gn.googlenet((64, 64, 3), aux=True)
 
 
 def test_alexnet_tanh_option_swaps_every_relu():
-    model = arch.alexnet((67, 67, 1), classes=10, scale=0.125, activation="tanh")
+    model = ax.alexnet((67, 67, 1), classes=10, scale=0.125, activation="tanh")
     activations = {layer.activation.__name__ for layer in model.layers if hasattr(layer, "activation")
                    and layer.name != "fc8"}
     assert activations == {"tanh"}
-    assert model.count_params() == arch.alexnet((67, 67, 1), classes=10, scale=0.125).count_params()
+    assert model.count_params() == ax.alexnet((67, 67, 1), classes=10, scale=0.125).count_params()
     with pytest.raises(ValueError, match="activation='sigmoid'"):
-        arch.alexnet(activation="sigmoid")
-    he = arch.alexnet((67, 67, 1), classes=10, scale=0.125, kernel_initializer="he_normal")
+        ax.alexnet(activation="sigmoid")
+    he = ax.alexnet((67, 67, 1), classes=10, scale=0.125, kernel_initializer="he_normal")
     assert type(he.get_layer("fc6").kernel_initializer).__name__ == "HeNormal"
 
 
 def test_googlenet_rejects_bad_arguments():
     with pytest.raises(ValueError, match="rank 2"):
-        arch.googlenet(input_shape=(224, 224))
+        gn.googlenet(input_shape=(224, 224))
     with pytest.raises(ValueError, match="classes=-1"):
-        arch.googlenet(classes=-1)
+        gn.googlenet(classes=-1)
 
 
 # ---------------------------------------------------------------------------
@@ -210,16 +211,16 @@ def test_rgb_pca_recovers_a_known_covariance():
     rng = np.random.default_rng(3)
     mixing = np.array([[1.0, 0.5, 0.2], [0.0, 0.3, 0.1], [0.0, 0.0, 0.05]])
     pixels = rng.normal(size=(20_000, 3)) @ mixing
-    values, vectors = arch.rgb_pca(pixels.reshape(100, 200, 3))
+    values, vectors = ax.rgb_pca(pixels.reshape(100, 200, 3))
     assert values[0] > values[1] > values[2] > 0
     np.testing.assert_allclose(vectors @ np.diag(values) @ vectors.T, np.cov(pixels, rowvar=False), atol=1e-10)
     with pytest.raises(ValueError, match=r"3 channels.*\(4, 4\)"):
-        arch.rgb_pca(np.zeros((4, 4)))
+        ax.rgb_pca(np.zeros((4, 4)))
 
 
 def test_pca_lighting_adds_one_shift_per_image_only_in_training():
     values, vectors = np.array([0.2, 0.02, 0.004]), np.eye(3)[:, [2, 0, 1]]
-    layer = arch.PCALighting(values, vectors, std=0.1, seed=0)
+    layer = ax.PCALighting(values, vectors, std=0.1, seed=0)
     images = np.random.default_rng(4).random((64, 5, 6, 3)).astype(np.float32)
     np.testing.assert_array_equal(layer(images, training=False), images)
     shifted = layer(images, training=True).numpy()
@@ -239,8 +240,8 @@ def test_pca_lighting_shift_is_the_same_fraction_of_the_range_in_0_1_and_0_255()
     shifts = {}
     for top in (1.0, 255.0):
         pixels = (photo / 255.0 * top).astype(np.float32)
-        values, vectors = arch.rgb_pca(pixels)
-        layer = arch.PCALighting(values, vectors, std=0.1, seed=7)
+        values, vectors = ax.rgb_pca(pixels)
+        layer = ax.PCALighting(values, vectors, std=0.1, seed=7)
         batch = np.repeat(pixels[None], 16, axis=0)
         shifts[top] = (layer(batch, training=True).numpy() - batch)[:, 0, 0, :] / top  # one shift per image
     np.testing.assert_allclose(shifts[1.0], shifts[255.0], rtol=1e-3, atol=1e-6)
@@ -250,8 +251,8 @@ def test_pca_lighting_shift_is_the_same_fraction_of_the_range_in_0_1_and_0_255()
 
 def test_pca_lighting_rejects_bad_arguments():
     with pytest.raises(ValueError, match=r"shapes \(2,\) and \(3, 3\)"):
-        arch.PCALighting([1.0, 2.0], np.eye(3))
+        ax.PCALighting([1.0, 2.0], np.eye(3))
     with pytest.raises(ValueError, match="non-negative"):
-        arch.PCALighting([1.0, -1.0, 1.0], np.eye(3))
+        ax.PCALighting([1.0, -1.0, 1.0], np.eye(3))
     with pytest.raises(ValueError, match="std=-0.1"):
-        arch.PCALighting([1.0, 1.0, 1.0], np.eye(3), std=-0.1)
+        ax.PCALighting([1.0, 1.0, 1.0], np.eye(3), std=-0.1)

@@ -415,6 +415,21 @@ def test_impossible_configurations_raise_clear_errors(call, match):
         call()
 
 
+def test_positive_ints_takes_an_int_or_a_sequence_and_names_the_bad_entry():
+    assert convmath.positive_ints("hidden", (300, np.int64(100))) == (300, 100)
+    assert convmath.positive_ints("dense_units", 64) == (64,)
+    assert convmath.positive_ints("dense_units", ()) == ()
+    with pytest.raises(ValueError, match=r"conv_blocks\[1\] must hold at least one"):
+        convmath.positive_ints("conv_blocks[1]", (), allow_empty=False)
+    message = "each entry of hidden must be a positive integer, got each entry of hidden=-1"
+    with pytest.raises(ValueError, match=message):
+        convmath.positive_ints("hidden", (300, -1))
+    with pytest.raises(ValueError, match="each entry of hidden"):
+        convmath.positive_ints("hidden", (True,))
+    with pytest.raises(ValueError, match="hidden must be a sequence of positive integers"):
+        convmath.positive_ints("hidden", None)
+
+
 def test_check_image_shape_is_the_one_shape_check_and_names_the_fix():
     assert convmath.check_image_shape((np.int64(28), 28, 1)) == (28, 28, 1)
     fix = r"\(28, 28\) \(rank 2\) -- add the channel axis: \(28, 28, 1\) for grayscale"
@@ -424,3 +439,33 @@ def test_check_image_shape_is_the_one_shape_check_and_names_the_fix():
         convmath.check_image_shape((28, 28, True))
     with pytest.raises(ValueError, match=r"must be \(height, width, channels\), got input_shape=28"):
         convmath.check_image_shape(28)
+
+
+def test_model_receptive_field_follows_the_graph():
+    import keras
+
+    from utils.convmath import model_receptive_field, receptive_field
+
+    chain = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(2, 3, name="c1"),
+                              keras.layers.MaxPooling2D(name="p1"), keras.layers.Conv2D(2, 3, name="c2")])
+    assert model_receptive_field(chain, "c2") == ((8, 8), (2, 2)) and receptive_field([(3, 1), (2, 2), (3, 1)]) == 8
+    inputs = keras.Input((32, 32, 1))
+    narrow = keras.layers.Conv2D(1, 1)(inputs)
+    dilated = keras.layers.Conv2D(1, 3, dilation_rate=2, padding="same")(inputs)
+    wide = keras.layers.Conv2D(1, (1, 7), padding="same")(dilated)
+    merged = keras.layers.Concatenate(name="merged")([narrow, wide])
+    branching = keras.Model(inputs, merged)
+    assert model_receptive_field(branching, "merged") == ((5, 11), (1, 1))  # the widest path, per axis
+    with pytest.raises(ValueError, match="has no layer 'nope'"):
+        model_receptive_field(branching, "nope")
+
+
+def test_model_receptive_field_of_inception_v3_and_mobilenet_matches_araujo_et_al():
+    import keras
+
+    from utils.convmath import model_receptive_field
+
+    # Araujo, Norris & Sim (2019), Distill, table of receptive fields: Inception v3 1,311, MobileNet v1 315
+    assert model_receptive_field(keras.applications.InceptionV3(weights=None), "mixed10") == ((1311, 1311), (32, 32))
+    mobilenet = keras.applications.MobileNet(weights=None, alpha=0.25, input_shape=(128, 128, 3))
+    assert model_receptive_field(mobilenet, "conv_pw_13_relu") == ((315, 315), (32, 32))

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from utils import convmath
 from lessons.convolution import conv_matrix
+from utils import convmath
 from utils.convolve import convolve2d, correlate2d, pad_image
 
 

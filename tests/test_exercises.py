@@ -41,9 +41,14 @@ def test_there_are_exercise_modules():
 
 @pytest.mark.parametrize("name", MODULES)
 def test_a_module_exposes_two_to_four_exercises_as_q1_q2(name):
-    """2-4 exercises close each chapter; notebook 12, the course notes' exercise chapter, checks each of them."""
-    keys = sorted(exercises(name))
-    most = 8 if name == "ch12" else 4
+    """2-4 exercises close each chapter; notebook 12, the course notes' exercise chapter, checks each of them.
+    From chapter 04 on, one investigation (utils.investigation) comes on top, as the last exercise."""
+    from utils.investigation import Investigation
+
+    keys = sorted(exercises(name), key=lambda k: int(k[1:]))
+    investigations = [k for k in keys if isinstance(exercises(name)[k], Investigation)]
+    assert investigations in ([], keys[-1:]), f"{name}: at most one investigation, the last exercise: {investigations}"
+    most = (8 if name == "ch12" else 4) + len(investigations)
     assert 2 <= len(keys) <= most, f"{name}: {len(keys)} exercises, the convention is 2-{most}"
     assert keys == [f"q{i}" for i in range(1, len(keys) + 1)], f"{name}: exercises must be named q1, q2, ...: {keys}"
 

@@ -1,14 +1,29 @@
-"""Tests for utils.lenet: LeNet-5's layers and counts, the CNN builders, shifting."""
+"""Tests for lessons.lenet (LeNet-5, notebook 06), lessons.typical_cnn (05's builders), utils.digits (shifts)."""
 import keras
 import numpy as np
 import pytest
 
-from utils import convmath, lenet, training
+from lessons.lenet import (
+    C3_CONNECTIONS,
+    PartialConv2D,
+    RBFOutput,
+    TrainableSubsampling,
+    connection_matrix,
+    digit_codes,
+    lecun_normalise,
+    lecun_tanh,
+    lenet5_faithful,
+    lenet5_modern,
+    rbf_accuracy,
+    rbf_loss,
+)
+from lessons.typical_cnn import dense_net, nielsen_net, typical_cnn
+from utils import convmath, digits, training
 
 
 @pytest.fixture(scope="module")
 def faithful():
-    return lenet.lenet5_faithful()
+    return lenet5_faithful()
 
 
 # ---------------------------------------------------------------------------
@@ -49,14 +64,14 @@ def test_faithful_output_shapes(faithful):
 def test_rbf_centres_are_fixed_digit_codes(faithful):
     rbf = faithful.get_layer("OUTPUT")
     assert faithful.count_params() - sum(int(np.prod(w.shape)) for w in faithful.trainable_weights) == 840
-    np.testing.assert_array_equal(rbf.centres.numpy(), lenet.digit_codes())
-    codes = lenet.digit_codes()
+    np.testing.assert_array_equal(rbf.centres.numpy(), digit_codes())
+    codes = digit_codes()
     assert codes.shape == (10, 84) and set(np.unique(codes)) == {-1.0, 1.0}
     assert len({tuple(c) for c in codes}) == 10  # ten different codes
 
 
 def test_softmax_head_on_faithful_body(faithful):
-    model = lenet.lenet5_faithful(output="softmax")
+    model = lenet5_faithful(output="softmax")
     assert model.get_layer("OUTPUT").count_params() == 850
     assert model.count_params() == 60_840 - 840 + 850
     for name in ("C1", "S2", "C3", "S4", "C5", "F6"):  # same seed, same initial body: a controlled comparison
@@ -65,7 +80,7 @@ def test_softmax_head_on_faithful_body(faithful):
 
 
 def test_modern_counts():
-    model = lenet.lenet5_modern()
+    model = lenet5_modern()
     counts = {layer.name: layer.count_params() for layer in model.layers}
     assert counts["C3"] == convmath.conv_params(5, 6, 16) == 2_416
     assert counts["S2"] == counts["S4"] == 0
@@ -73,14 +88,14 @@ def test_modern_counts():
 
 
 def test_nielsen_net_shapes_and_count():
-    model = lenet.nielsen_net()
+    model = nielsen_net()
     table = training.layer_table(model)
     assert [shape for _, _, shape, _ in table] == [(24, 24, 3), (12, 12, 3), (432,), (10,)]
     assert model.count_params() == convmath.conv_params(5, 1, 3) + convmath.dense_params(3 * 12 * 12, 10) == 4_408
 
 
 def test_typical_cnn_follows_the_pattern():
-    model = lenet.typical_cnn(conv_blocks=((8, 8), (16,)), dense_units=(32, 16), pool=(True, False))
+    model = typical_cnn(conv_blocks=((8, 8), (16,)), dense_units=(32, 16), pool=(True, False))
     kinds = [type(layer).__name__ for layer in model.layers]
     assert kinds == ["Conv2D", "Conv2D", "MaxPooling2D", "Conv2D", "Flatten", "Dense", "Dense", "Dense"]
     assert model.output_shape == (None, 10)
@@ -91,8 +106,8 @@ def test_typical_cnn_follows_the_pattern():
 
 
 def test_default_typical_cnn_and_dense_counts():
-    assert lenet.typical_cnn().count_params() == 117_434
-    assert lenet.dense_net().count_params() == 266_610 == (convmath.dense_params(784, 300)
+    assert typical_cnn().count_params() == 117_434
+    assert dense_net().count_params() == 266_610 == (convmath.dense_params(784, 300)
                                                            + convmath.dense_params(300, 100)
                                                            + convmath.dense_params(100, 10))
 
@@ -102,7 +117,7 @@ def test_default_typical_cnn_and_dense_counts():
 # ---------------------------------------------------------------------------
 
 def test_c3_connection_table():
-    table = lenet.connection_matrix(lenet.C3_CONNECTIONS, 6)
+    table = connection_matrix(C3_CONNECTIONS, 6)
     assert table.shape == (6, 16)
     sizes = table.sum(axis=0)
     assert set(sizes) == {3, 4, 6}
@@ -113,14 +128,14 @@ def test_c3_connection_table():
     def consecutive(maps):  # contiguous on the circle of 6 maps
         return any(set(maps) == {(start + k) % 6 for k in range(len(maps))} for start in range(6))
 
-    assert all(consecutive(lenet.C3_CONNECTIONS[j]) for j in range(12))
-    assert not any(consecutive(lenet.C3_CONNECTIONS[j]) for j in range(12, 15))
-    assert len(set(lenet.C3_CONNECTIONS)) == 16
+    assert all(consecutive(C3_CONNECTIONS[j]) for j in range(12))
+    assert not any(consecutive(C3_CONNECTIONS[j]) for j in range(12, 15))
+    assert len(set(C3_CONNECTIONS)) == 16
 
 
 def _c3_model():
     inputs = keras.Input((14, 14, 6))
-    c3 = lenet.PartialConv2D(16, 5, lenet.C3_CONNECTIONS, name="C3")
+    c3 = PartialConv2D(16, 5, C3_CONNECTIONS, name="C3")
     outputs = keras.layers.Dense(3, kernel_initializer=keras.initializers.GlorotUniform(1))(
         keras.layers.Flatten()(c3(inputs)))
     return keras.Model(inputs, outputs), c3
@@ -131,10 +146,10 @@ def test_partial_conv_equals_a_masked_full_convolution():
     x = np.random.default_rng(0).normal(size=(2, 14, 14, 6)).astype("float32")
     full = keras.ops.convert_to_numpy(c3.full_kernel())
     assert full.shape == (5, 5, 6, 16)
-    mask = lenet.connection_matrix(lenet.C3_CONNECTIONS, 6)
+    mask = connection_matrix(C3_CONNECTIONS, 6)
     assert np.all(full[:, :, ~mask] == 0)
     assert np.all(full[:, :, mask] != 0)
-    conv = keras.layers.Conv2D(16, 5, activation=lenet.lecun_tanh)
+    conv = keras.layers.Conv2D(16, 5, activation=lecun_tanh)
     conv.build((None, 14, 14, 6))
     conv.set_weights([full, c3.bias.numpy()])
     np.testing.assert_allclose(c3(x).numpy(), conv(x).numpy(), rtol=1e-5, atol=1e-5)
@@ -143,7 +158,7 @@ def test_partial_conv_equals_a_masked_full_convolution():
 
 def test_mask_keeps_unconnected_weights_at_zero_after_training():
     model, c3 = _c3_model()
-    mask = lenet.connection_matrix(lenet.C3_CONNECTIONS, 6)
+    mask = connection_matrix(C3_CONNECTIONS, 6)
     before = keras.ops.convert_to_numpy(c3.full_kernel()).copy()
     model.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse")
     rng = np.random.default_rng(1)
@@ -155,14 +170,14 @@ def test_mask_keeps_unconnected_weights_at_zero_after_training():
 
 def test_partial_conv_rejects_bad_tables():
     with pytest.raises(ValueError, match="input map 6"):
-        lenet.connection_matrix([(0, 6)], 6)
+        connection_matrix([(0, 6)], 6)
     with pytest.raises(ValueError, match="no input map"):
-        lenet.connection_matrix([(0,), ()], 6)
+        connection_matrix([(0,), ()], 6)
     with pytest.raises(ValueError, match="twice"):
-        lenet.connection_matrix([(1, 1)], 6)
+        connection_matrix([(1, 1)], 6)
     with pytest.raises(ValueError, match="filters=4"):
-        lenet.PartialConv2D(4, 5, lenet.C3_CONNECTIONS)
-    layer = lenet.PartialConv2D(16, 5, lenet.C3_CONNECTIONS)
+        PartialConv2D(4, 5, C3_CONNECTIONS)
+    layer = PartialConv2D(16, 5, C3_CONNECTIONS)
     with pytest.raises(ValueError, match=r"input has maps 0\.\.2"):  # a 3-map input cannot feed C3
         layer.build((None, 14, 14, 3))
 
@@ -173,13 +188,13 @@ def test_partial_conv_rejects_bad_tables():
 
 def test_lecun_tanh():
     x = np.array([-1.0, 0.0, 1.0, 10.0], dtype="float32")
-    y = keras.ops.convert_to_numpy(lenet.lecun_tanh(x))
+    y = keras.ops.convert_to_numpy(lecun_tanh(x))
     np.testing.assert_allclose(y, 1.7159 * np.tanh(2 * x / 3), rtol=1e-6)
     np.testing.assert_allclose(y[[0, 2]], [-1.0, 1.0], atol=1e-4)
 
 
 def test_trainable_subsampling_equals_numpy():
-    layer = lenet.TrainableSubsampling(2)
+    layer = TrainableSubsampling(2)
     x = np.random.default_rng(2).normal(size=(2, 6, 4, 3)).astype("float32")
     layer.build(x.shape)
     coefficient, bias = np.array([0.5, -2.0, 1.5], "float32"), np.array([0.1, 0.0, -0.3], "float32")
@@ -193,22 +208,22 @@ def test_trainable_subsampling_equals_numpy():
 def test_rbf_output_equals_numpy():
     rng = np.random.default_rng(3)
     x = rng.normal(size=(5, 84)).astype("float32")
-    layer = lenet.RBFOutput(10)
+    layer = RBFOutput(10)
     layer.build(x.shape)
     centres = layer.centres.numpy()
     expected = ((x[:, None, :] - centres[None, :, :]) ** 2).sum(axis=-1)
     np.testing.assert_allclose(layer(x).numpy(), expected, rtol=1e-5)
     assert layer.count_params() == 840
     labels = np.array([0, 3, 9, 1, 1])
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(lenet.rbf_loss(labels, expected)),
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(rbf_loss(labels, expected)),
                                expected[np.arange(5), labels], rtol=1e-6)
-    hits = keras.ops.convert_to_numpy(lenet.rbf_accuracy(expected.argmin(axis=1), expected))
+    hits = keras.ops.convert_to_numpy(rbf_accuracy(expected.argmin(axis=1), expected))
     assert hits.tolist() == [1.0] * 5
 
 
 def test_rbf_rejects_images():
     with pytest.raises(ValueError, match="Flatten"):
-        lenet.RBFOutput(10).build((None, 5, 5, 16))
+        RBFOutput(10).build((None, 5, 5, 16))
 
 
 def test_model_saves_and_loads(tmp_path, faithful):
@@ -227,48 +242,48 @@ def test_model_saves_and_loads(tmp_path, faithful):
 def test_lecun_normalise_pads_and_scales():
     digits = np.zeros((2, 28, 28), dtype=np.uint8)
     digits[:, 10:18, 10:18] = 255
-    x = lenet.lecun_normalise(digits)
+    x = lecun_normalise(digits)
     assert x.shape == (2, 32, 32, 1) and x.dtype == np.float32
     assert x[0, 0, 0, 0] == pytest.approx(-0.1)  # padding is background
     assert x[0, 14, 14, 0] == pytest.approx(1.175)
     with pytest.raises(ValueError, match="uint8"):
-        lenet.lecun_normalise(digits.astype("float32"))
+        lecun_normalise(digits.astype("float32"))
 
 
 def test_shift_images():
     x = np.arange(2 * 5 * 5).reshape(2, 5, 5)
-    right_down = lenet.shift_images(x, dx=2, dy=1)
+    right_down = digits.shift_images(x, dx=2, dy=1)
     assert right_down.shape == x.shape and right_down.dtype == x.dtype
     np.testing.assert_array_equal(right_down[:, 1:, 2:], x[:, :4, :3])
     assert np.all(right_down[:, 0, :] == 0) and np.all(right_down[:, :, :2] == 0)
-    left_up = lenet.shift_images(x[..., None], dx=-1, dy=-3)
+    left_up = digits.shift_images(x[..., None], dx=-1, dy=-3)
     np.testing.assert_array_equal(left_up[:, :2, :4, 0], x[:, 3:, 1:])
-    np.testing.assert_array_equal(lenet.shift_images(x), x)
+    np.testing.assert_array_equal(digits.shift_images(x), x)
     with pytest.raises(ValueError, match="out of the frame"):
-        lenet.shift_images(x, dx=5)
+        digits.shift_images(x, dx=5)
     with pytest.raises(ValueError, match="integer"):
-        lenet.shift_images(x, dy=1.5)
+        digits.shift_images(x, dy=1.5)
 
 
 def test_random_shifts_moves_each_image_within_the_limit():
     x = np.zeros((200, 9, 9), dtype=np.uint8)
     x[:, 4, 4] = 255  # one bright pixel in the centre
-    moved = lenet.random_shifts(x, max_shift=2, seed=0)
+    moved = digits.random_shifts(x, max_shift=2, seed=0)
     positions = [np.argwhere(m)[0] for m in moved]
     assert all(2 <= r <= 6 and 2 <= c <= 6 for r, c in positions)
     assert len({tuple(p) for p in positions}) == 25  # all 5x5 offsets occur among 200 images
-    np.testing.assert_array_equal(moved, lenet.random_shifts(x, max_shift=2, seed=0))
-    np.testing.assert_array_equal(lenet.random_shifts(x, max_shift=0), x)
+    np.testing.assert_array_equal(moved, digits.random_shifts(x, max_shift=2, seed=0))
+    np.testing.assert_array_equal(digits.random_shifts(x, max_shift=0), x)
     with pytest.raises(ValueError, match="max_shift"):
-        lenet.random_shifts(x, max_shift=-1)
+        digits.random_shifts(x, max_shift=-1)
 
 
 # ---------------------------------------------------------------------------
 # bad arguments
 # ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("builder", [lenet.nielsen_net, lenet.typical_cnn, lenet.dense_net,
-                                     lenet.lenet5_faithful, lenet.lenet5_modern])
+@pytest.mark.parametrize("builder", [nielsen_net, typical_cnn, dense_net,
+                                     lenet5_faithful, lenet5_modern])
 def test_builders_reject_wrong_rank(builder):
     with pytest.raises(ValueError, match="rank 3"):
         builder(input_shape=(28, 28))
@@ -280,29 +295,29 @@ def test_builders_reject_wrong_rank(builder):
 
 def test_lenet_needs_32x32():
     with pytest.raises(ValueError, match="32x32"):
-        lenet.lenet5_faithful(input_shape=(28, 28, 1))
+        lenet5_faithful(input_shape=(28, 28, 1))
     with pytest.raises(ValueError, match="32x32"):
-        lenet.lenet5_modern(input_shape=(64, 64, 1))
+        lenet5_modern(input_shape=(64, 64, 1))
     with pytest.raises(ValueError, match="output"):
-        lenet.lenet5_faithful(output="sigmoid")
+        lenet5_faithful(output="sigmoid")
 
 
 def test_bad_sizes_are_rejected():
     with pytest.raises(ValueError, match="too small"):
-        lenet.nielsen_net(input_shape=(5, 5, 1))
+        nielsen_net(input_shape=(5, 5, 1))
     with pytest.raises(ValueError, match="positive integer"):
-        lenet.nielsen_net(input_shape=(28, 0, 1))
+        nielsen_net(input_shape=(28, 0, 1))
     with pytest.raises(ValueError, match="filters"):
-        lenet.nielsen_net(filters=0)
+        nielsen_net(filters=0)
     with pytest.raises(ValueError, match="block 2 would pool a 1x1 map"):
-        lenet.typical_cnn(input_shape=(4, 4, 1), conv_blocks=((4,), (4,), (4,)))
+        typical_cnn(input_shape=(4, 4, 1), conv_blocks=((4,), (4,), (4,)))
     with pytest.raises(ValueError, match="conv_blocks is empty"):
-        lenet.typical_cnn(conv_blocks=())
+        typical_cnn(conv_blocks=())
     with pytest.raises(ValueError, match=r"conv_blocks\[1\]"):
-        lenet.typical_cnn(conv_blocks=((8,), (0,)))
+        typical_cnn(conv_blocks=((8,), (0,)))
     with pytest.raises(ValueError, match="sequence of blocks"):
-        lenet.typical_cnn(conv_blocks=16)
+        typical_cnn(conv_blocks=16)
     with pytest.raises(ValueError, match="one bool per block"):
-        lenet.typical_cnn(pool=(True,))
+        typical_cnn(pool=(True,))
     with pytest.raises(ValueError, match="hidden"):
-        lenet.dense_net(hidden=(300, -1))
+        dense_net(hidden=(300, -1))

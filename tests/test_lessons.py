@@ -1,6 +1,7 @@
 """The ``lessons`` package is exactly the notebooks' ``#@save`` cells: one definition, where it is taught."""
 from __future__ import annotations
 
+import ast
 import importlib
 import json
 
@@ -34,7 +35,12 @@ def test_every_saved_cell_has_a_module_and_is_plain_python(name):
     for source in cells:
         magic = [line for line in source.splitlines() if line.lstrip().startswith(("%", "!"))]
         assert not magic, f"a #@save cell of {name} holds notebook-only lines {magic}: they cannot be imported"
-        compile(source, name, "exec")
+        tree = ast.parse(source)
+        doing = [f"line {node.lineno}: {ast.unparse(node)[:60]}" for node in tree.body
+                 if not isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef, ast.Assign,
+                                          ast.AnnAssign))
+                 and not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))]
+        assert not doing, f"a #@save cell of {name} computes on import (define, do not demonstrate): {doing}"
 
 
 def test_no_lessons_module_without_a_notebook():

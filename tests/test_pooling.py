@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from utils.pooling import BlurPool2D, DepthMaxPool, MaxBlurPool2D, binomial_filter, l2_pool2d
+from lessons.pooling import BlurPool2D, DepthMaxPool, MaxBlurPool2D, binomial_filter, l2_pool2d
 
 
 def numpy_depth_max(x, k):

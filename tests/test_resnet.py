@@ -1,16 +1,16 @@
-"""Tests for utils.resnet: parameter counts against torchvision / Keras, multiply-adds against the paper, units."""
+"""Tests for lessons.resnet (notebook 09): parameter counts against torchvision / Keras, multiply-adds, units."""
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from utils import architectures as arch
-from utils import resnet
+from lessons import resnet
+from utils.modelstats import mult_adds, param_counts
 
 
 def test_resnet34_trainable_count_is_torchvisions():
     model = resnet.resnet34()
-    total, trainable, moving = arch.param_counts(model)
+    total, trainable, moving = param_counts(model)
     assert trainable == 21_797_672  # torchvision.models.resnet34(): sum of p.numel() for p in parameters()
     bn_channels = sum(layer.gamma.shape[0] for layer in model.layers
                       if isinstance(layer, keras.layers.BatchNormalization))
@@ -25,7 +25,7 @@ def keras_resnet152_count():
 
 
 def test_resnet152_matches_torchvision_and_keras_applications(keras_resnet152_count):
-    total, trainable, moving = arch.param_counts(resnet.resnet152())
+    total, trainable, moving = param_counts(resnet.resnet152())
     assert trainable == 60_192_808  # torchvision.models.resnet152()
     bn_channels = moving // 2
     assert bn_channels == 75_712
@@ -125,9 +125,9 @@ def test_zero_init_residual_makes_every_unit_the_relu_of_its_shortcut():
 
 
 def test_shortcut_options_a_b_c_of_the_papers_table_3():
-    counts = {option: arch.param_counts(resnet.small_resnet(units_per_stage=2, filters=(4, 8, 16),
+    counts = {option: param_counts(resnet.small_resnet(units_per_stage=2, filters=(4, 8, 16),
                                                           shortcut=option))[1] for option in resnet.SHORTCUTS}
-    plain = arch.param_counts(resnet.small_resnet(units_per_stage=2, filters=(4, 8, 16), skips=False))[1]
+    plain = param_counts(resnet.small_resnet(units_per_stage=2, filters=(4, 8, 16), skips=False))[1]
     assert counts["A"] == plain  # identity + zero maps: no parameters
     proj = [(4, 8), (8, 16)]  # B: a 1x1 conv + BN (scale, shift) where a stage starts
     assert counts["B"] == plain + sum(cin * cout + 2 * cout for cin, cout in proj)
@@ -149,9 +149,9 @@ def test_bottleneck_stride_placement_moves_multiply_adds_not_parameters():
     units = {on: keras.Model(inputs, resnet.bottleneck_unit(inputs, 128, 2, stride_on=on, name="b"))
              for on in resnet.STRIDE_ON}
     assert units["3x3"].output_shape == units["1x1"].output_shape == (None, 28, 28, 512)
-    assert arch.param_counts(units["3x3"]) == arch.param_counts(units["1x1"])
+    assert param_counts(units["3x3"]) == param_counts(units["1x1"])
     # only the first 1x1 (256 -> 128) changes: on 56x56 positions (v1.5) or 28x28 (the paper)
-    assert arch.mult_adds(units["3x3"]) - arch.mult_adds(units["1x1"]) == (56 * 56 - 28 * 28) * 256 * 128
+    assert mult_adds(units["3x3"]) - mult_adds(units["1x1"]) == (56 * 56 - 28 * 28) * 256 * 128
     assert units["1x1"].get_layer("b_1_conv").strides == (2, 2) and units["3x3"].get_layer("b_2_conv").strides == (2, 2)
     with pytest.raises(ValueError, match="stride_on='2x2'"):
         resnet.bottleneck_unit(inputs, 64, stride_on="2x2")
@@ -161,13 +161,13 @@ def test_bottleneck_stride_placement_moves_multiply_adds_not_parameters():
 
 def test_mult_adds_reproduce_the_papers_flops():
     # He et al. 2015, Table 1 ("FLOPs" = multiply-adds): 3.6e9 for ResNet-34, 11.3e9 for ResNet-152
-    assert round(arch.mult_adds(resnet.resnet34()) / 1e9, 1) == 3.7  # 3.66e9, with projections (option B)
-    assert round(arch.mult_adds(resnet.resnet34(shortcut="A")) / 1e9, 1) == 3.6
-    assert round(arch.mult_adds(resnet.resnet152(stride_on="1x1")) / 1e9, 1) == 11.3  # the paper's layout
-    assert round(arch.mult_adds(resnet.resnet152()) / 1e9, 1) == 11.5  # torchvision's v1.5
+    assert round(mult_adds(resnet.resnet34()) / 1e9, 1) == 3.7  # 3.66e9, with projections (option B)
+    assert round(mult_adds(resnet.resnet34(shortcut="A")) / 1e9, 1) == 3.6
+    assert round(mult_adds(resnet.resnet152(stride_on="1x1")) / 1e9, 1) == 11.3  # the paper's layout
+    assert round(mult_adds(resnet.resnet152()) / 1e9, 1) == 11.5  # torchvision's v1.5
     inputs = keras.Input((4, 4, 2))
     small = keras.Model(inputs, keras.layers.Dense(3)(keras.layers.Flatten()(keras.layers.Conv2D(5, 3)(inputs))))
-    assert arch.mult_adds(small) == 2 * 2 * 3 * 3 * 2 * 5 + 2 * 2 * 5 * 3
+    assert mult_adds(small) == 2 * 2 * 3 * 3 * 2 * 5 + 2 * 2 * 5 * 3
 
 
 def test_zero_pad_shortcut_keeps_its_registered_name_and_a_model_saves_and_loads(tmp_path):

@@ -95,12 +95,13 @@ def fill_new(nb: nbformat.NotebookNode, path: Path, timeout: int) -> None:
     if ignored:
         raise SystemExit(f"{path}: new cell(s) tagged nbval-ignore-output ({len(ignored)}): their outputs come "
                          f"from the reference run (--reference), not from a fast run")
-    run = copy.deepcopy(nb)
-    NotebookClient(run, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent.resolve())}}).execute()
-    ran = [cell for cell in run.cells if cell.cell_type == "code"]
-    for k in new:
-        code[k].outputs = ran[k].outputs
+    if new:  # nothing new: only the numbering
+        run = copy.deepcopy(nb)
+        NotebookClient(run, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent.resolve())}}).execute()
+        ran = [cell for cell in run.cells if cell.cell_type == "code"]
+        for k in new:
+            code[k].outputs = ran[k].outputs
     count = 0
     for cell in code:
         if cell.source.strip():

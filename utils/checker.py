@@ -77,8 +77,54 @@ def call(fn, *args, **kwargs):
     return result
 
 
+def plain(value):
+    """A learner's result in comparable form: a TensorFlow/Keras tensor as a NumPy array, a 0-d array or a
+    NumPy scalar as a Python number (so ``tf.reduce_sum(...)`` counts like ``sum(...)``); anything else as is."""
+    if not isinstance(value, np.ndarray) and hasattr(value, "numpy") and hasattr(value, "shape"):
+        try:
+            value = np.asarray(value.numpy())
+        except Exception:  # not a tensor after all: compared as it is
+            return value
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    return value.item() if isinstance(value, np.generic) else value
+
+
+ALLCLOSE = "np.allclose: |yours − answer| ≤ 1e-08 + 1e-05·|answer| per element"
+
+
+def _array_difference(expected, got) -> str:
+    """Where an array answer differs: its shape, or the first element outside ``np.allclose``'s tolerance."""
+    try:
+        got = np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        return f": return an array of numbers, not {_a(got)}"
+    expected = np.asarray(expected, dtype=float)
+    if got.shape != expected.shape:
+        return f": its shape is {got.shape}, the answer's {expected.shape}"
+    differing = np.argwhere(~np.isclose(got, expected))
+    if not len(differing):
+        return ""
+    index = tuple(int(i) for i in differing[0])
+    return (f": at {list(index)} the answer is {expected[index]:g}, yours {got[index]:g} "
+            f"(arrays are compared with {ALLCLOSE})")
+
+
+def whole(value) -> bool:
+    """A count or a size: an int, a NumPy int, or a float that is a whole number (``np.ceil(n / s)`` gives 3.0)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, numbers.Integral):
+        return True
+    return isinstance(value, numbers.Real) and math.isfinite(value) and float(value).is_integer()
+
+
 def default_compare(expected, got) -> bool:
-    """Exact for ints and tuples (an int must be an int), ``np.allclose`` for floats and arrays (shape first)."""
+    """Exact for ints and tuples (an int may come as a whole float, 3.0), ``np.allclose`` for floats and arrays
+    (shape first).
+
+    A tensor or a NumPy scalar counts as its value (``plain``)."""
+    got = plain(got)
     if isinstance(expected, np.ndarray) or isinstance(got, np.ndarray):
         try:
             got = np.asarray(got, dtype=float)
@@ -88,7 +134,7 @@ def default_compare(expected, got) -> bool:
     if isinstance(expected, bool) or isinstance(got, bool):
         return type(expected) is type(got) and expected == got
     if isinstance(expected, numbers.Integral):
-        return isinstance(got, numbers.Integral) and int(got) == int(expected)
+        return whole(got) and int(got) == int(expected)
     if isinstance(expected, numbers.Real):
         return isinstance(got, numbers.Real) and math.isclose(got, expected, rel_tol=1e-6, abs_tol=1e-9)
     if isinstance(expected, (tuple, list)):
@@ -287,7 +333,7 @@ class FunctionExercise(Exercise):
         if not callable(answer):
             raise Mistake(f"Pass your function itself (its name, without parentheses), not {_a(answer)} "
                           f"({short(answer)}).")
-        got = [self._run(answer, case) for case in self.cases]  # NotAttempted / Mistake propagate
+        got = [plain(self._run(answer, case)) for case in self.cases]  # NotAttempted / Mistake propagate
         expected = [self._run(self.reference, case) for case in self.cases]
         failing = [i for i, (e, g) in enumerate(zip(expected, got)) if not self.compare(e, g)]
         if not failing:
@@ -302,12 +348,19 @@ class FunctionExercise(Exercise):
             if len(outputs) == len(got) and all(self.compare(m, g) for m, g in zip(outputs, got)):
                 raise Mistake(message)
         first = failing[0]
-        if all(isinstance(got[i], float) and isinstance(expected[i], numbers.Integral) and got[i] == expected[i]
-               for i in failing):
-            raise Mistake(f"The values are right but some are floats ({short(got[first])} for inputs "
-                          f"{_inputs(self.cases[first])}): return a whole number (an int, e.g. with // or int()).")
+        fractional = [i for i in failing if isinstance(expected[i], numbers.Integral) and not whole(got[i])
+                      and isinstance(got[i], numbers.Real) and not isinstance(got[i], bool)
+                      and abs(got[i] - expected[i]) < 1]  # right but for the rounding
+        if fractional:
+            i = fractional[0]
+            raise Mistake(f"For inputs {_inputs(self.cases[i])} your function returned {short(got[i])}, not a whole "
+                          f"number: a count or a size is whole (the answer is {short(expected[i])}). Round the way "
+                          f"the formula says (// or math.floor, math.ceil).")
+        detail = (_array_difference(expected[first], got[first])
+                  if isinstance(expected[first], np.ndarray) and self.compare is default_compare else "")
         raise Mistake(f"For inputs {_inputs(self.cases[first])} the answer is {short(expected[first])}, your "
-                      f"function returned {short(got[first])} ({len(failing)} of {len(self.cases)} cases fail).")
+                      f"function returned {short(got[first])} ({len(failing)} of {len(self.cases)} cases fail)"
+                      f"{detail}.")
 
     def reference_answers(self):
         return [self.reference] + ([self._solution] if callable(self._solution) else [])
@@ -322,7 +375,8 @@ class FunctionExercise(Exercise):
 
 
 class CustomExercise(Exercise):
-    """Anything else (a model, a dataset): ``check_fn(answer)`` returns None when right or raises Mistake."""
+    """Anything else (a model, a dataset): ``check_fn(answer)`` raises Mistake, or returns when right: None
+    (the verdict shows ``note``) or a string, what it verified on this answer (shown instead of ``note``)."""
 
     def __init__(self, title, check_fn, *, planted, reference_answer, note="", **kwargs):
         super().__init__(title, **kwargs)
@@ -331,8 +385,8 @@ class CustomExercise(Exercise):
     def _judge(self, answer):
         if answer is None:
             raise Mistake("Your answer is None: did you forget `return`, or to assign your result to `answer`?")
-        self.check_fn(answer)
-        return f"{CORRECT} {self.note}".rstrip()
+        verified = self.check_fn(answer)
+        return f"{CORRECT} {verified if isinstance(verified, str) else self.note}".rstrip()
 
     def reference_answers(self):
         return [self.reference_answer]

@@ -32,6 +32,25 @@ def positive_int(name: str, value) -> int:
 _positive_int = positive_int  # the name the rest of this module uses
 
 
+def positive_ints(name: str, values, *, allow_empty: bool = True) -> tuple[int, ...]:
+    """``values`` (an int, or a sequence of them) as a tuple of positive ints; else ValueError naming ``name``.
+
+    ``allow_empty=False`` also refuses an empty sequence. The check of a builder's lists of filter or
+    unit counts (``conv_blocks``, ``dense_units``, ``hidden``...).
+    """
+    if isinstance(values, (int, np.integer)) and not isinstance(values, bool):
+        values = (values,)
+    try:
+        values = tuple(values)
+    except TypeError:
+        raise ValueError(f"{name} must be a sequence of positive integers, got {name}={values!r}") from None
+    if not values and not allow_empty:
+        raise ValueError(f"{name} must hold at least one positive integer, got {name}=()")
+    for v in values:
+        positive_int(f"each entry of {name}", v)
+    return tuple(int(v) for v in values)
+
+
 def check_image_shape(input_shape, *, builder: str | None = None) -> tuple[int, int, int]:
     """An image input shape ``(height, width, channels)`` (no batch axis) as ints; else one ValueError.
 
@@ -316,3 +335,42 @@ def conv_macs(input_shape: Sequence[int], kernel, in_channels: int, filters: int
     _positive_int("in_channels", in_channels)
     _positive_int("filters", filters)
     return math.prod(out) * math.prod(kernels) * in_channels * filters
+
+
+def model_receptive_field(model, layer_name: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    """``((rows, cols), (jump_rows, jump_cols))`` of one unit of ``layer_name`` in a built Keras model.
+
+    The receptive field (notebook 2's definition: every input pixel that can change the unit) and
+    the jump (input pixels between neighbouring units), along each axis, by :func:`receptive_field`'s
+    rule applied through the model's graph: a layer with several inputs (a concatenation, a sum)
+    takes the widest field among them, so a branching network's field is that of its widest path.
+    Convolutions (also depthwise and separable), poolings and their dilations count; padding, batch
+    norm, activations and other pixel-wise layers do not change the field.
+    """
+    import keras
+
+    try:
+        target = model.get_layer(layer_name)
+    except ValueError as error:
+        raise ValueError(f"{model.name} has no layer {layer_name!r}") from error
+    memo: dict[int, tuple[tuple[int, int], tuple[int, int]]] = {}
+
+    def of(tensor):
+        op = tensor._keras_history.operation
+        if isinstance(op, keras.layers.InputLayer):
+            return (1, 1), (1, 1)
+        if id(op) not in memo:
+            inputs = op.input if isinstance(op.input, (list, tuple)) else [op.input]
+            fields = [of(t) for t in inputs]
+            field = tuple(max(f[0][a] for f in fields) for a in (0, 1))
+            jump = tuple(max(f[1][a] for f in fields) for a in (0, 1))
+            size = getattr(op, "kernel_size", None) or getattr(op, "pool_size", None)
+            if size is not None and len(size) == 2:
+                strides = op.strides if len(op.strides) == 2 else (1, 1)
+                dilation = getattr(op, "dilation_rate", (1, 1))
+                field = tuple(field[a] + (effective_kernel(size[a], dilation[a]) - 1) * jump[a] for a in (0, 1))
+                jump = tuple(jump[a] * strides[a] for a in (0, 1))
+            memo[id(op)] = field, jump
+        return memo[id(op)]
+
+    return of(target.output)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from utils.checker import ChoiceExercise, FunctionExercise, ValueExercise
 from lessons.convolution import conv_matrix
+from utils.checker import ChoiceExercise, FunctionExercise, ValueExercise
 
 # q1: the matrix of a 3x3 'valid' convolution on an 8x8 image: its shape and how many entries hold a weight.
 _N, _F = 8, 3
@@ -69,6 +69,16 @@ def _loop_one_short(image, kernel):
     return cross_correlate(image, kernel)[:-1, :-1]
 
 
+def _truncated(image, kernel):  # an int accumulator, np.zeros(..., dtype=int), or .astype(int)
+    return np.trunc(cross_correlate(image, kernel))
+
+
+def _real_case(seed, image_shape, kernel_shape):
+    """Negative, non-integer pixels and weights."""
+    rng = np.random.default_rng(seed)
+    return (np.round(rng.uniform(-2, 2, size=image_shape), 2), np.round(rng.uniform(-1, 1, size=kernel_shape), 2))
+
+
 def _case(seed, image_shape, kernel_shape):
     rng = np.random.default_rng(seed)
     return (rng.integers(-3, 4, size=image_shape).astype(float), rng.integers(-2, 3, size=kernel_shape).astype(float))
@@ -77,7 +87,7 @@ def _case(seed, image_shape, kernel_shape):
 CASES = [
     (np.array([[10, 10, 10, 0, 0, 0]] * 6, dtype=float), np.array([[1, 0, -1]] * 3, dtype=float)),  # the edge
     _case(0, (5, 5), (3, 3)), _case(1, (6, 7), (3, 3)), _case(2, (7, 5), (2, 3)), _case(3, (4, 6), (4, 1)),
-    _case(4, (5, 5), (1, 1)), _case(5, (3, 3), (3, 3)),
+    _case(4, (5, 5), (1, 1)), _case(5, (3, 3), (3, 3)), _real_case(6, (6, 5), (3, 2)), _real_case(7, (5, 5), (3, 3)),
 ]
 
 q2 = FunctionExercise(
@@ -91,6 +101,8 @@ q2 = FunctionExercise(
                      "no padding: the kernel must lie inside the image, so the output is (h − fh + 1, w − fw + 1)."),
         (_loop_one_short, "Your output misses its last row and column: an off-by-one in the loop bounds. A kernel "
                           "of fh rows fits at h − fh + 1 positions: range(h − fh + 1), not range(h − fh)."),
+        (_truncated, "Your values lose their fractions (1.7 becomes 1): an int array (np.zeros(..., dtype=int) or "
+                     ".astype(int)) truncates each sum. Make the output a float array, np.zeros((oh, ow))."),
     ],
     hint="The output has (h − fh + 1) × (w − fw + 1) pixels. For each (i, j), multiply the patch "
          "image[i:i + fh, j:j + fw] element-wise by the kernel and sum it. No flip, no padding.",
@@ -103,24 +115,24 @@ q3 = ChoiceExercise(
     "A framework's Conv2D flipped its kernel (true convolution) instead of cross-correlating. "
     "What changes for a network trained from scratch with it?",
     choices={
-        "a": "It detects edges with the wrong sign, so its accuracy drops.",
-        "b": "Nothing it can compute: training finds the flipped kernels, and the outputs are the same.",
-        "c": "Its output shapes change, because a flipped kernel needs different padding.",
-        "d": "It can no longer be trained by gradient descent, because the flip has no gradient.",
+        "a": "It detects edges with the wrong sign, so the trained network is less accurate.",
+        "b": "Its output shapes change, because a flipped kernel needs a different amount of padding.",
+        "c": "It can no longer be trained with gradient descent, because flipping a kernel has no gradient.",
+        "d": "Nothing it can compute: training learns the flipped kernels, so the outputs match.",
     },
-    correct="b",
+    correct="d",
     feedback={
         "a": "The sign flips only for a fixed, hand-made kernel. A learned kernel is whatever training makes it: "
              "the network learns the flipped weights (the notebook's gradient-descent cell shows it).",
-        "c": "The flip reverses the kernel's rows and columns; the kernel keeps its size, so every output "
+        "b": "The flip reverses the kernel's rows and columns; the kernel keeps its size, so every output "
              "shape stays the same.",
-        "d": "The flip only reorders the weights, and a reordering passes gradients through unchanged "
+        "c": "The flip only reorders the weights, and a reordering passes gradients through unchanged "
              "(each weight still enters the sum linearly).",
     },
     note="Convolution with K is cross-correlation with K flipped, so both layers compute the same set of "
          "functions; libraries skip the flip and keep the name.",
     hint="Compare convolve2d(image, K) with correlate2d(image, K[::-1, ::-1]). Who chooses K in a trained network?",
-    solution="**b**. A convolution with kernel K equals a cross-correlation with the flipped kernel, so any "
+    solution="**d**. A convolution with kernel K equals a cross-correlation with the flipped kernel, so any "
              "function one layer computes, the other computes with its weights stored in the other order. "
              "Training finds those weights; in the notebook, learning from true-convolution targets recovers the "
              "flipped edge kernel.",

@@ -71,14 +71,22 @@ def _same_for_valid(n, kernel, stride=1, padding="valid", dilation=1):
     return (n - convmath.effective_kernel(kernel, dilation) + 2 * padding) // stride + 1
 
 
+def _same_floored(n, kernel, stride=1, padding="valid", dilation=1):
+    if padding == "same":
+        return n // stride  # rounds down: drops the last, partly padded position
+    return convmath.conv_output_size(n, kernel, stride, padding, dilation)
+
+
 def _dilation_ignored(n, kernel, stride=1, padding="valid", dilation=1):
     return convmath.conv_output_size(n, kernel, stride, padding, 1)
 
 
 # (n, kernel, stride, padding, dilation): SAME, VALID, explicit zeros, strides that do not divide, dilation.
+# No case combines a stride above 1 with dilation: Keras refuses that pair, so a learner who asks Keras
+# (Conv1D(...).compute_output_shape) must be able to answer every case.
 CASES = [(224, 7, 2, "same", 1), (224, 7, 2, "valid", 1), (28, 5, 1, "valid", 1), (7, 3, 2, "valid", 1),
          (8, 3, 2, "valid", 1), (7, 3, 2, 1, 1), (8, 3, 2, 1, 1), (28, 5, 1, 2, 1), (5, 3, 2, "same", 1),
-         (32, 3, 1, "valid", 2), (32, 3, 2, "valid", 2), (32, 3, 1, 2, 2)]
+         (32, 3, 1, "valid", 2), (32, 3, 1, "same", 2), (32, 3, 1, 2, 2), (29, 5, 1, 1, 3)]
 
 q2 = FunctionExercise(
     "output_size(n, kernel, stride, padding, dilation): the output-size formula",
@@ -93,6 +101,9 @@ q2 = FunctionExercise(
                           "so the kernel size matters: ceil((n − f + 1) / s)."),
         (_dilation_ignored, "Your sizes are right without dilation but too large with it: a kernel of f pixels "
                             "dilated by d spans (f − 1)·d + 1 input pixels. Use that span in place of f."),
+        (_same_floored, "Your 'same' size is one too small when the stride does not divide n (5 pixels, stride 2): "
+                        "n // stride rounds down, but SAME pads so that every started step counts: ceil(n / "
+                        "stride), e.g. math.ceil(n / stride) or -(-n // stride)."),
     ],
     hint="First compute the span of the dilated kernel, (kernel − 1)·dilation + 1. 'same' gives ceil(n / stride); "
          "'valid' is zero padding p = 0; with p zeros per side, floor((n − span + 2p) / stride) + 1.",
@@ -132,16 +143,16 @@ _ACTS = {s: convmath.conv_output_size(56, 3, s, "same") ** 2 * 64 for s in (1, 2
 q4 = ChoiceExercise(
     "What changes when Conv2D(64, 3, padding='same') on a 56x56x64 input goes from stride 1 to stride 2?",
     choices={
-        "a": "The layer has about 4 times fewer parameters.",
-        "b": "The output has half as many activations, and the layer does half the multiply-adds.",
-        "c": "The parameters stay the same; activations and multiply-adds drop about 4 times.",
-        "d": "Only the speed: the output keeps its 56x56 shape.",
+        "a": "The parameters stay the same; activations and multiply-adds drop about 4 times.",
+        "b": "The parameters drop about 4 times, since the kernel is applied at 4 times fewer places.",
+        "c": "The output has half as many activations, and the layer does half the multiply-adds.",
+        "d": "Only the speed changes: with SAME padding the output keeps its 56×56×64 shape.",
     },
-    correct="c",
+    correct="a",
     feedback={
-        "a": f"The parameters are the kernels and biases, 3·3·64·64 + 64 = {_PARAMS:,} at any stride. The "
+        "b": f"The parameters are the kernels and biases, 3·3·64·64 + 64 = {_PARAMS:,} at any stride. The "
              "stride changes where the kernels are applied, not how many weights they hold.",
-        "b": f"The stride applies along both axes: 56 → {convmath.conv_output_size(56, 3, 2, 'same')} rows and "
+        "c": f"The stride applies along both axes: 56 → {convmath.conv_output_size(56, 3, 2, 'same')} rows and "
              "columns, so the number of positions drops 4 times, not 2.",
         "d": f"With SAME and stride 2 the output is ceil(56 / 2) = {convmath.conv_output_size(56, 3, 2, 'same')} "
              "per axis: the shape changes.",
@@ -149,7 +160,7 @@ q4 = ChoiceExercise(
     note=f"Parameters {_PARAMS:,} at both strides; activations {_ACTS[1]:,} → {_ACTS[2]:,}; "
          f"multiply-adds {_MACS[1]:,} → {_MACS[2]:,}.",
     hint="Parameters belong to the kernels; activations and multiply-adds to the output positions.",
-    solution=f"**c**. Parameters: {_PARAMS:,} at both strides. Activations: {_ACTS[1]:,} → {_ACTS[2]:,}. "
+    solution=f"**a**. Parameters: {_PARAMS:,} at both strides. Activations: {_ACTS[1]:,} → {_ACTS[2]:,}. "
              f"Multiply-adds: {_MACS[1]:,} → {_MACS[2]:,} (`utils.convmath.conv_params`, `conv_macs`). "
              "The course notes' \"increasing the stride reduces the size of your model\" holds for the "
              "activations, not the parameters.",

@@ -96,22 +96,22 @@ q3 = ChoiceExercise(
     "Conv2D(20, 5) on a 28x28x1 image has 520 parameters. Why so few, when it has 24x24x20 outputs?",
     choices={
         "a": "Each output position has its own 5×5 weights, but Keras stores only one copy of them.",
-        "b": "All positions of a feature map use the same filter, so the count does not depend on the image size.",
-        "c": "The 20 feature maps share one filter, so only 5·5 + 1 = 26 values are learned per map.",
-        "d": "Pooling removes the other weights after training.",
+        "b": "The 20 feature maps share one filter, so only 5·5 + 1 = 26 values are learned per map.",
+        "c": "One filter per map is reused at every position, so the count does not grow with the image.",
+        "d": "A pooling layer after it removes the weights of the positions it drops, once training is done.",
     },
-    correct="b",
+    correct="c",
     feedback={
         "a": f"If each position had its own weights, they would all have to be stored and learned: "
              f"24 · 24 · {_SHARED} = {_UNSHARED:,} parameters (a locally connected layer). The weights are the "
              "same at every position, so there is one copy.",
-        "c": "The sharing is across positions, not across maps: each of the 20 maps has its own 5×5 filter and "
+        "b": "The sharing is across positions, not across maps: each of the 20 maps has its own 5×5 filter and "
              f"bias (20 · 26 = {_SHARED}); different maps detect different patterns.",
         "d": "Pooling has no weights and removes none: the 520 are all the layer ever has.",
     },
     note=f"20 filters × (5·5·1 + 1) = {_SHARED}, at any input size; without sharing, {_UNSHARED:,}.",
     hint="Count the weights one feature map needs. Does that count change if the image grows to 280×280?",
-    solution=f"**b**. One filter (5·5 weights + 1 bias) slides over every position of its map, so the layer has "
+    solution=f"**c**. One filter (5·5 weights + 1 bias) slides over every position of its map, so the layer has "
              f"20 × 26 = {_SHARED} parameters at any image size. Without sharing (a different filter per position) "
              f"it would need 24 · 24 · {_SHARED} = {_UNSHARED:,}.",
 )

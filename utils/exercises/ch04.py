@@ -6,7 +6,8 @@ import math
 import numpy as np
 
 from utils import convmath
-from utils.checker import ChoiceExercise, FunctionExercise, ValueExercise
+from utils.checker import ChoiceExercise, FunctionExercise, Lazy, ValueExercise
+from utils.investigation import Investigation
 
 
 # q1: max pooling in NumPy, written by the learner ("valid": incomplete windows are dropped).
@@ -48,11 +49,30 @@ def _maps(seed, shape, high=10):
     return np.random.default_rng(seed).integers(0, high, size=shape).astype(float)
 
 
+def _real_maps(seed, shape, shift=0.0):
+    """Negative and fractional values, as a feature map before a ReLU holds (shift < 0: all below 0)."""
+    return np.round(np.random.default_rng(seed).uniform(-5, 5, size=shape) + shift, 2)
+
+
+def _max_from_zero(x, size, stride):  # a running max started at 0, or a ReLU before the pool: the same outputs
+    return np.maximum(_pool(x, size, stride), 0.0)
+
+
+def _truncated(x, size, stride):  # .astype(int), or np.zeros(..., dtype=int) filled with the maxima
+    return np.trunc(_pool(x, size, stride))
+
+
+def _window_at_i(x, size, stride):  # window (i, j) starts at row i, column j: stride only sets the output size
+    out_h, out_w = ((n - size) // stride + 1 for n in x.shape)
+    return np.array([[x[i:i + size, j:j + size].max() for j in range(out_w)] for i in range(out_h)], dtype=float)
+
+
 # (x, size, stride): the notebook's 4x4 map, odd sizes (the last row is dropped), overlapping windows
 # (AlexNet's 3x3 with stride 2), stride 1, rectangular maps.
 _FMAP = np.array([[1, 3, 2, 1], [4, 6, 5, 0], [3, 1, 1, 2], [0, 2, 4, 3]], dtype=float)
 CASES = [(_FMAP, 2, 2), (_maps(0, (5, 5)), 2, 2), (_maps(1, (7, 7)), 3, 2), (_maps(2, (4, 6)), 2, 1),
-         (_maps(3, (6, 9)), 3, 3), (_maps(4, (9, 8)), 3, 2)]
+         (_maps(3, (6, 9)), 3, 3), (_maps(4, (9, 8)), 3, 2),
+         (_real_maps(5, (6, 6)), 2, 2), (_real_maps(6, (7, 5)), 3, 2), (_real_maps(7, (5, 6), shift=-6.0), 2, 1)]
 
 q1 = FunctionExercise(
     "max_pool(x, size, stride): max pooling of a 2-D feature map in NumPy",
@@ -68,6 +88,13 @@ q1 = FunctionExercise(
         (_keeps_incomplete_windows, "Your output is too large when the windows do not tile the map: it keeps "
                                     "the incomplete windows at the border (a ceil where the formula has a "
                                     "floor). With 'valid' there are floor((n − size) / stride) + 1 windows per axis."),
+        (_max_from_zero, "Your pooled values are never below 0: a running max that starts at 0 (or a ReLU before "
+                         "the pool) loses a window whose values are all negative. Start from the window's first "
+                         "value, or -np.inf, or take .max() of the window."),
+        (_truncated, "Your values lose their fractions (2.7 becomes 2): an int array (np.zeros(..., dtype=int), "
+                     ".astype(int)) truncates them. Keep the map's float dtype, e.g. np.zeros(..., dtype=x.dtype)."),
+        (_window_at_i, "Your windows start at row i, column j: consecutive windows overlap even when the stride is "
+                       "2. Window (i, j) starts at row i·stride, column j·stride."),
     ],
     hint="The output has floor((n − size) / stride) + 1 rows (and the same rule for columns); output (i, j) is "
          "the max of x[i·stride : i·stride + size, j·stride : j·stride + size].",
@@ -113,14 +140,14 @@ _MACS = {pooled: convmath.conv_macs((13, 13) if pooled else (26, 26), 3, 32, 64)
 q3 = ChoiceExercise(
     "Conv2D(32, 3) -> MaxPooling2D(2) -> Conv2D(64, 3) on 28x28x1: what does the pooling layer cost and change?",
     choices={
-        "a": "4 weights per channel (its 2×2 window), 128 in all; the next layer is unchanged.",
-        "b": "No parameters; the next Conv2D keeps its parameters but does several times fewer multiply-adds.",
-        "c": "No parameters, and the next Conv2D has 4 times fewer parameters.",
-        "d": "32 parameters, one per channel, like a bias.",
+        "a": "No parameters; the next Conv2D keeps all its parameters but does fewer multiply-adds.",
+        "b": "4 weights per channel (its 2×2 window), 128 in all; the next Conv2D is unchanged.",
+        "c": "No parameters, and the next Conv2D has about 4 times fewer parameters, as it reads a smaller map.",
+        "d": "32 parameters, one per channel like a bias; the next Conv2D does fewer multiply-adds.",
     },
-    correct="b",
+    correct="a",
     feedback={
-        "a": "Max pooling applies a fixed function (the maximum) to each window: there is nothing to learn, so "
+        "b": "Max pooling applies a fixed function (the maximum) to each window: there is nothing to learn, so "
              "count_params() is 0.",
         "c": f"A convolution's parameters do not depend on its input's size: the next Conv2D has "
              f"3·3·32·64 + 64 = {_NEXT:,} either way. What drops is its work: it runs at fewer positions.",
@@ -130,8 +157,101 @@ q3 = ChoiceExercise(
          f"{_MACS[False]:,} to {_MACS[True]:,} ({_MACS[False] / _MACS[True]:.1f}×).",
     hint="What would a max-pooling layer learn? And does a convolution's weight count depend on its input's "
          "height and width?",
-    solution=f"**b**. Pooling has no weights (count_params() = 0). The next Conv2D has {_NEXT:,} parameters with or "
+    solution=f"**a**. Pooling has no weights (count_params() = 0). The next Conv2D has {_NEXT:,} parameters with or "
              f"without it; on 13×13 instead of 26×26 inputs it does {_MACS[True]:,} instead of {_MACS[False]:,} "
              "multiply-adds. Pooling does cut the parameters of a Dense layer after Flatten, whose input size "
              "depends on the map's size.",
+)
+
+
+# q4 (investigation): average pooling in the shift table, against max pooling and max-blur pooling.
+def _shift_change(layer, image, height=400, width=600, shift=1):
+    """The chapter's measure: mean |output change| after a 1-px shift (left, up; averaged), over the mean |output|."""
+    base = np.asarray(layer(image[:, :height, :width]))
+    moved = [np.asarray(layer(image[:, dy:height + dy, dx:width + dx])) for dy, dx in ((0, shift), (shift, 0))]
+    return float(np.mean([np.abs(m - base).mean() for m in moved]) / np.abs(base).mean())
+
+
+def _check_average(answer):
+    import keras
+
+    from utils.checker import Mistake
+
+    layer, inputs, changes = answer["layer"], answer["inputs"], answer["changes"]
+    if not callable(layer):
+        raise Mistake(f"'layer' should be a Keras layer, e.g. keras.layers.SomePooling2D(...), "
+                      f"not {type(layer).__name__}.")
+    probe = np.random.default_rng(0).random((1, 6, 8, 2)).astype("float32")
+    try:
+        out = np.asarray(layer(probe))
+    except Exception as error:  # the learner's layer: one line
+        raise Mistake(f"Your layer raised {type(error).__name__} on a (1, 6, 8, 2) batch: {error}") from None
+    windows = probe.reshape(1, 3, 2, 4, 2, 2)
+    if out.shape != (1, 3, 4, 2):
+        raise Mistake(f"Your layer turns a 6×8 map into {out.shape[1]}×{out.shape[2]}: 2×2 windows with stride 2 "
+                      f"give 3×4 (pool_size=2, strides=2).")
+    if np.allclose(out, windows.max(axis=(2, 4))):
+        raise Mistake("Your layer takes the maximum of each window: that is max pooling, already in the table. "
+                      "The investigation is average pooling (keras.layers.AveragePooling2D).")
+    if not np.allclose(out, windows.mean(axis=(2, 4)), atol=1e-6):
+        raise Mistake("Your layer does not output the mean of each 2×2 window: use "
+                      "keras.layers.AveragePooling2D(2, strides=2).")
+    if not isinstance(inputs, dict) or not inputs:
+        raise Mistake("'inputs' should be the chapter's dict of images ({name: image batch}).")
+    if not isinstance(changes, dict) or set(changes) != set(inputs):
+        raise Mistake(f"'changes' should be a dict with one number per input, keyed like `inputs`: "
+                      f"{sorted(inputs)}.")
+    max_pool, rows = keras.layers.MaxPooling2D(2, strides=2), []
+    for name, image in inputs.items():
+        image = np.asarray(image, dtype="float32")
+        again = _shift_change(layer, image)
+        value = changes[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)):
+            raise Mistake(f"changes[{name!r}] should be a number, not {type(value).__name__}.")
+        if not math.isclose(float(value), again, rel_tol=1e-3, abs_tol=1e-6):
+            raise Mistake(f"changes[{name!r}] = {float(value):.4f}, but shift_change(layer, image) re-computed here "
+                          f"gives {again:.4f}: measure each input with the chapter's shift_change and your layer.")
+        rows.append(f"{name} {again:.1%} (max pooling {_shift_change(max_pool, image):.1%})")
+    return "Re-measured, change after a 1-px shift with average pooling: " + "; ".join(rows) + "."
+
+
+def _average_answer(layer=None, shift=1):
+    import keras
+
+    layer = layer or keras.layers.AveragePooling2D(2, strides=2)
+    rng = np.random.default_rng(3)
+    inputs = {"noise": rng.random((1, 402, 602, 1)).astype("float32"),
+              "ramp": np.linspace(0, 1, 402 * 602, dtype="float32").reshape(1, 402, 602, 1)}
+    changes = {name: _shift_change(layer, image, shift=shift) for name, image in inputs.items()}
+    return dict(layer=layer, changes=changes, inputs=inputs,
+                explanation="Average pooling blurs with a 2x2 box, a weaker low-pass than max-blur's binomial.")
+
+
+q4 = Investigation(
+    "Investigation: average pooling in the shift table",
+    _check_average,
+    keys=("layer", "changes", "inputs"),
+    given=("inputs",),
+    planted=[(Lazy(lambda: _average_answer(__import__("keras").layers.MaxPooling2D(2, strides=2))),
+              "that is max pooling"),
+             (Lazy(lambda: _average_answer(__import__("keras").layers.AveragePooling2D(2, strides=1))),
+              "give 3×4"),
+             (Lazy(lambda: _average_answer(shift=2)), "re-computed here gives")],
+    reference_answer=Lazy(_average_answer),
+    discussion=(
+        "Average pooling is a blur followed by subsampling, like max-blur pooling, so one expects it to change "
+        "little under a 1-px shift. It does not: its blur is the 2×2 box, which only halves the finest detail "
+        "before keeping every second value, against the 3×3 binomial blur of MaxBlurPool2D. Computed on the "
+        "chapter's four inputs (no training, so your numbers are these), the change with average pooling is "
+        "4.9 % and 4.1 % on the photos, about max pooling's 5.1 % and 4.2 %, and larger than max pooling's on "
+        "the edge maps: 60.9 % against 48.8 % (temple) and 47.8 % against 39.1 % (flower), where max-blur "
+        "pooling changed by about 30 %. On sparse edge maps a window's maximum often stays put when the input "
+        "moves, while its mean always changes. Zhang (2019) anti-aliases average pooling too, by replacing "
+        "the box with a wider blur; the wider the blur, the smaller the change and the more detail is lost."),
+    hint="keras.layers.AveragePooling2D(2, strides=2); changes = {name: shift_change(average, image) for name, "
+         "image in inputs.items()}.",
+    solution="`average = keras.layers.AveragePooling2D(2, strides=2)`, then `shift_change(average, image)` for each "
+             "of the four inputs. On the edge maps it changes more than max pooling: the 2×2 box is a weak blur, "
+             "and a window's maximum often survives a 1-px shift where its mean never does.",
+    todo="set `average` and `changes` and write your explanation, then run the cell (a second).",
 )

@@ -1,8 +1,14 @@
 """Exercises for notebook 06 (LeNet-5): definitions, references, planted mistakes."""
 from __future__ import annotations
 
-from utils import convmath, lenet
-from utils.checker import ChoiceExercise, FunctionExercise, ValueExercise
+import math
+
+import numpy as np
+
+from lessons.lenet import C3_CONNECTIONS
+from utils import convmath
+from utils.checker import ChoiceExercise, FunctionExercise, Lazy, Mistake, ValueExercise, short
+from utils.investigation import Investigation, labelled_data, number
 
 
 # q1: the parameters of a partially connected convolution such as C3, given its connection table.
@@ -26,7 +32,7 @@ def _bias_per_connection(connections, kernel=5):
     return sum(kernel * kernel * len(sources) + len(sources) for sources in connections)
 
 
-CASES = [(lenet.C3_CONNECTIONS, 5), (lenet.C3_CONNECTIONS, 3), (((0,), (0, 1), (1,)), 5),
+CASES = [(C3_CONNECTIONS, 5), (C3_CONNECTIONS, 3), (((0,), (0, 1), (1,)), 5),
          (((0, 1, 2),), 3), (((0, 2), (1, 3), (0, 1, 2, 3)), 5)]
 
 q1 = FunctionExercise(
@@ -68,7 +74,7 @@ q2 = ValueExercise(
     hint="Each 5×5 'valid' convolution trims 4 pixels (n − 5 + 1); each 2×2 subsampling halves. S4 keeps C3's "
          "number of maps.",
     solution="`32 − 5 + 1 = 28`, `28 / 2 = 14`, `14 − 5 + 1 = 10`, `10 / 2 = 5`, with C3's 16 maps: "
-             "**(5, 5, 16)**. `training.layer_table(lenet.lenet5_faithful())` prints it.",
+             "**(5, 5, 16)**. `training.layer_table(lenet5_faithful())` prints it.",
 )
 
 
@@ -76,23 +82,184 @@ q2 = ValueExercise(
 q3 = ChoiceExercise(
     "LeNet-5's RBF output units keep their 7×12 codes fixed. Why, with the plain RBF loss?",
     choices={
-        "a": "The RBF units have no gradient with respect to their codes, so they could not learn anyway.",
-        "b": "If the codes learned too, the cheapest way to a zero loss would be to move all ten codes onto the "
-             "same point, and the network would stop telling digits apart.",
-        "c": "Fixed codes make the squared distance bounded, so the gradients cannot explode.",
-        "d": "Fixed codes are needed because a smaller distance means a more likely class.",
+        "a": "The RBF units have no gradient with respect to their codes, so the codes could not learn anyway.",
+        "b": "Fixed codes keep the squared distance bounded, so the gradients cannot explode in training.",
+        "c": "Fixed codes are needed because a smaller distance to a code must mean a more likely class.",
+        "d": "If the codes learned, all ten could collapse onto one point: zero loss, no digit told apart.",
     },
-    correct="b",
+    correct="d",
     feedback={
         "a": "The distance Σ(x − w)² depends on w as much as on x: its gradient on the code is −2(x − w). "
              "Keras would train the codes if they were not frozen (trainable=False).",
-        "c": "The distance is not bounded by fixing the codes; and bounded or not is not why they are fixed.",
-        "d": "That says how the output is read (the smallest distance wins), not why the codes must not learn.",
+        "b": "The distance is not bounded by fixing the codes; and bounded or not is not why they are fixed.",
+        "c": "That says how the output is read (the smallest distance wins), not why the codes must not learn.",
     },
     note="The plain loss only pulls F6's output to the correct code; nothing pushes the codes apart. "
          "LeCun et al. add a term for that (Sec. II-C of the paper).",
     hint="The plain loss is the distance to the correct class's code and nothing else. What would gradient "
          "descent do to the codes if it could move them?",
-    solution="**b**. The loss is only the correct code's distance; with learnable codes a collapse of all codes "
+    solution="**d**. The loss is only the correct code's distance; with learnable codes a collapse of all codes "
              "(and of F6's output) onto one point drives it to zero for every digit.",
+)
+
+
+# q4 (investigation): LeCun's input scaling against plain 0-1 pixels, at the start of training.
+SCALING_MIN_SEEDS = 3
+
+
+def start_gradients(model, x, y):
+    """{"C1": |dL/dC1|, "F6": |dL/dF6|, "accuracy"} of ``model`` on (x, y), as notebook 06's gradient_report."""
+    import keras
+    import tensorflow as tf
+
+    from lessons.lenet import rbf_loss
+
+    rbf_head = type(model.layers[-1]).__name__ == "RBFOutput"
+    kernels = [model.get_layer("C1").kernel, model.get_layer("F6").kernel]
+    x, y = tf.constant(x), tf.constant(y)
+    with tf.GradientTape() as tape:
+        out = model(x, training=False)
+        per_digit = rbf_loss(y, out) if rbf_head else keras.losses.sparse_categorical_crossentropy(y, out)
+        loss = tf.reduce_mean(per_digit)
+    guess = tf.argmin(out, axis=1) if rbf_head else tf.argmax(out, axis=1)
+    c1, f6 = (float(tf.norm(g)) for g in tape.gradient(loss, kernels))
+    return {"C1": c1, "F6": f6, "accuracy": float(np.mean(guess.numpy() == np.asarray(y).reshape(-1)))}
+
+
+def _pair(report, where):
+    if not isinstance(report, dict) or not {"C1", "F6"} <= set(report):
+        raise Mistake(f"{where} should be what gradient_report returns (a dict with 'C1' and 'F6'), not "
+                      f"{short(report)}.")
+    return {layer: number(report, layer, low=0) for layer in ("C1", "F6")}
+
+
+def _close(a, b, rel=0.01):
+    return all(math.isclose(a[k], b[k], rel_tol=rel, abs_tol=1e-7) for k in ("C1", "F6"))
+
+
+def _check_scaling(answer):
+    import keras
+
+    x_lecun, y = labelled_data(answer, "x_lecun", "y", at_least=300)
+    x_plain, _ = labelled_data(answer, "x_plain", "y", at_least=300)
+    if x_lecun.shape[1:] != (32, 32, 1) or x_plain.shape != x_lecun.shape:
+        raise Mistake(f"'x_lecun' {x_lecun.shape[1:]} and 'x_plain' {x_plain.shape[1:]} should both be padded "
+                      f"digits of shape (32, 32, 1): lecun_normalise(...) and pad_images(to_float(...)).")
+    if np.array_equal(x_lecun, x_plain):
+        raise Mistake("'x_lecun' and 'x_plain' are the same array: the comparison needs the digits scaled "
+                      "LeCun's way (lecun_normalise) and the same digits as plain 0-1 pixels.")
+    if x_plain.min() < -1e-6 or x_plain.max() > 1 + 1e-6 or not np.allclose(x_lecun, -0.1 + 1.275 * x_plain,
+                                                                             atol=1e-4):
+        raise Mistake("'x_lecun' should be 'x_plain' with background 0 -> -0.1 and ink 1 -> 1.175 (the same "
+                      "digits in the same order): x_lecun = lecun_normalise(raw), x_plain = pad_images("
+                      "to_float(raw)).")
+    models, lecun, plain = answer["models"], answer["lecun"], answer["plain"]
+    for key, value in (("models", models), ("lecun", lecun), ("plain", plain)):
+        if not isinstance(value, dict):
+            raise Mistake(f"{key!r} should be a dict {{seed: ...}}, not {short(value)}.")
+    if len(models) < SCALING_MIN_SEEDS:
+        raise Mistake(f"Measure at least {SCALING_MIN_SEEDS} seeds ({len(models)} given): one set of initial "
+                      f"weights can be a lucky draw.")
+    if set(lecun) != set(models) or set(plain) != set(models):
+        raise Mistake(f"'lecun' and 'plain' should have one report per seed of 'models' ({sorted(models)}); "
+                      f"they have {sorted(lecun)} and {sorted(plain)}.")
+    kernels = {}
+    for seed, model in models.items():
+        if not isinstance(model, keras.Model):
+            raise Mistake(f"models[{seed!r}] should be a Keras model (lenet5_faithful(seed={seed!r})), not "
+                          f"{short(model)}.")
+        try:
+            c1 = model.get_layer("C1")
+            model.get_layer("F6")
+        except ValueError:
+            raise Mistake(f"The model of seed {seed!r} has no layer named 'C1' and 'F6': build it with "
+                          f"lenet5_faithful(seed=...).") from None
+        if getattr(getattr(c1, "activation", None), "__name__", "") != "lecun_tanh":
+            raise Mistake(f"C1 of seed {seed!r} does not use lecun_tanh: measure the faithful LeNet-5 "
+                          f"(lenet5_faithful), the network LeCun's scaling was made for.")
+        kernels[seed] = np.asarray(c1.kernel)
+    seeds = list(models)
+    for i, a in enumerate(seeds):
+        for b in seeds[i + 1:]:
+            if models[a] is models[b] or np.array_equal(kernels[a], kernels[b]):
+                raise Mistake(f"The models of seeds {a!r} and {b!r} have the same weights: pass seed=seed to the "
+                              f"builder (Keras initialisers with a fixed seed ignore keras.utils.set_random_seed).")
+    ratios = {"C1": [], "F6": []}
+    for seed in seeds:
+        given = {"lecun": _pair(lecun[seed], f"lecun[{seed!r}]"), "plain": _pair(plain[seed], f"plain[{seed!r}]")}
+        measured = {"lecun": start_gradients(models[seed], x_lecun, y),
+                    "plain": start_gradients(models[seed], x_plain, y)}
+        if measured["lecun"]["accuracy"] > 0.5:
+            raise Mistake(f"The model of seed {seed!r} already classifies {measured['lecun']['accuracy']:.0%} "
+                          f"of your digits: it has been trained. Measure the starting gradients on a freshly "
+                          f"built network.")
+        for key, other in (("lecun", "plain"), ("plain", "lecun")):
+            if _close(given[key], measured[key]):
+                continue
+            if _close(given[key], measured[other]):
+                raise Mistake(f"Your {key!r} numbers for seed {seed!r} are those of the {other} inputs (re-"
+                              f"measured here): measure 'lecun' on x_lecun and 'plain' on x_plain, not the same "
+                              f"inputs twice.")
+            raise Mistake(f"Your {key!r} numbers for seed {seed!r} (C1 {given[key]['C1']:.4g}, F6 "
+                          f"{given[key]['F6']:.4g}) are not those of models[{seed!r}]: re-measured here, C1 "
+                          f"{measured[key]['C1']:.4g}, F6 {measured[key]['F6']:.4g}. Measure both inputs on the "
+                          f"same untrained model, the one you pass in 'models'.")
+        for layer in ratios:
+            ratios[layer].append(given["lecun"][layer] / given["plain"][layer])
+    parts = []
+    for layer, r in ratios.items():
+        verdict = ("larger with every seed" if min(r) > 1 else "smaller with every seed" if max(r) < 1
+                   else "larger or smaller, by seed")
+        parts.append(f"{layer}: LeCun / plain {np.mean(r):.2f}x on average (range {min(r):.2f}-{max(r):.2f}x), "
+                     f"{verdict}")
+    return f"Re-measured on your {len(seeds)} models and {len(y):,} digits. " + "; ".join(parts) + "."
+
+
+def _scaling_answer(seeds=(0, 1, 2), same_inputs=False, unseeded=False):
+    from lessons.lenet import lenet5_faithful
+    from utils.investigation import toy_digits
+
+    x, y = toy_digits(500, seed=3, size=32)
+    x_lecun = (-0.1 + 1.275 * x).astype("float32")
+    models = {seed: lenet5_faithful() if unseeded else lenet5_faithful(seed=seed) for seed in seeds}
+    lecun = {seed: start_gradients(model, x_lecun, y) for seed, model in models.items()}
+    plain = {seed: start_gradients(model, x_lecun if same_inputs else x, y) for seed, model in models.items()}
+    return dict(models=models, lecun=lecun, plain=plain, x_lecun=x_lecun, x_plain=x, y=y,
+                explanation="The two scalings give starting gradients of about the same size; the gap changes "
+                            "sign from seed to seed, so it is within the noise.")
+
+
+q4 = Investigation(
+    "Investigation: LeCun's input scaling against plain 0-1 pixels, the starting gradients at C1 and F6",
+    _check_scaling,
+    keys=("models", "lecun", "plain", "x_lecun", "x_plain", "y"),
+    given=("x_lecun", "x_plain", "y"),
+    planted=[(Lazy(lambda: _scaling_answer(same_inputs=True)), "not the same inputs twice"),
+             (Lazy(lambda: _scaling_answer(unseeded=True)), "have the same weights"),
+             (Lazy(lambda: _scaling_answer(seeds=(0, 1))), "at least 3 seeds"),
+             (Lazy(lambda: {**_scaling_answer(), "x_plain": _scaling_answer()["x_lecun"]}), "the same array")],
+    reference_answer=Lazy(_scaling_answer),
+    discussion=(
+        "LeCun et al. (Sec. II-B) scale the pixels so that the background is −0.1 and the ink 1.175 because "
+        "this \"makes the mean input roughly 0, and the variance roughly 1, which accelerates learning\". On "
+        "the 55,000 training digits the change is modest: the mean goes from 0.100 to 0.028 and the standard "
+        "deviation from 0.275 to 0.351 (the chapter's data cell prints the LeCun values; the plain ones are "
+        "(value + 0.1) / 1.275). The "
+        "course's run of this cell (the full MNIST, the first 1,000 validation digits, lenet5_faithful with "
+        "seeds 0 to 4) gave LeCun / plain ratios of the starting gradient of 1.05x at C1 on average (0.96x to "
+        "1.18x by seed) and 0.99x at F6 (0.96x to 1.03x): larger with some seeds, smaller with others, a tie. "
+        "The seed alone moves C1's gradient far more (from 6.1 to 15.2 with the LeCun inputs). So the size of "
+        "the first gradient is not what the scaling buys. Its case (LeCun et al., \"Efficient BackProp\", 1998) "
+        "is about the direction of the updates over many steps: with inputs that are never negative (plain 0-1 "
+        "pixels), the gradients of the weights feeding one unit from one input all share the sign of that "
+        "unit's error, so they can only rise or fall together and reach their optimum by zig-zagging; centred "
+        "inputs remove that constraint. To see it, compare learning "
+        "curves over several seeds, not one gradient norm."),
+    hint="Build one model per seed with lenet5_faithful(seed=seed) (the seed must reach the builder), then call "
+         "gradient_report on that same model twice: once with x_lecun, once with x_plain.",
+    solution="`models = {s: lenet5_faithful(seed=s) for s in SCALING_SEEDS}`, then "
+             "`lecun = {s: gradient_report(m, x_lecun, y_watch) for s, m in models.items()}` and the same with "
+             "`x_plain` for `plain`. Compare the ratios C1 and F6 seed by seed before calling a winner.",
+    todo="build the models and measure them in `models`, `lecun` and `plain`, write your explanation, then run the "
+         "cell (5 untrained networks: a few seconds).",
 )

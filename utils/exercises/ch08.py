@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import math
 
-from utils import architectures as arch
-from utils.checker import ChoiceExercise, FunctionExercise, ValueExercise
+from lessons.googlenet import GOOGLENET_MODULES
+from utils.checker import ChoiceExercise, FunctionExercise, Lazy, ValueExercise
 from utils.convmath import conv_macs
+from utils.investigation import Investigation
 
 
 # q1: the multiply-adds of one inception branch, with and without its 1x1 bottleneck.
@@ -40,6 +41,15 @@ def _1x1_at_kernel_size(height, width, in_maps, kernel, out_maps, reduce=None):
     return height * width * kernel * kernel * (in_maps * reduce + reduce * out_maps)
 
 
+def _flops(height, width, in_maps, kernel, out_maps, reduce=None):  # a multiply and an add counted apart
+    return 2 * branch_macs(height, width, in_maps, kernel, out_maps, reduce)
+
+
+def _with_biases(height, width, in_maps, kernel, out_maps, reduce=None):  # + one add per output value (the bias)
+    outputs = height * width * (out_maps + (reduce or 0))
+    return branch_macs(height, width, in_maps, kernel, out_maps, reduce) + outputs
+
+
 _BRANCH_CASES = [(28, 28, 192, 5, 32, 16), (28, 28, 192, 5, 32, None), (28, 28, 192, 3, 128, 96),
                  (14, 14, 528, 5, 128, 32), (7, 7, 832, 3, 384, 192), (10, 6, 64, 3, 32, 8), (7, 7, 832, 5, 128, None)]
 
@@ -56,6 +66,10 @@ q1 = FunctionExercise(
                                "that is the whole saving."),
         (_1x1_at_kernel_size, "The 1×1 convolution costs in_maps multiply-adds per output value, not "
                               "kernel × kernel × in_maps: its kernel is 1×1."),
+        (_flops, "Your counts are twice the multiply-adds: that counts FLOPs, a multiply and an add apart. The "
+                 "question counts a multiply-add as one operation."),
+        (_with_biases, "Your counts add one operation per output value for the biases: the question counts only "
+                       "the multiply-adds of the kernels, height × width × k × k × in_maps × out_maps per layer."),
     ],
     hint="A 'same'-padded k×k convolution from c_in to c_out maps on an h×w map costs h·w·k·k·c_in·c_out "
          "multiply-adds. With a bottleneck, add the 1×1 (c_in → reduce) and the k×k (reduce → c_out).",
@@ -69,7 +83,7 @@ _DIRECT = conv_macs((_H, _H), _K, _CIN, _COUT, padding="same")
 _WIDEST = max(r for r in range(1, _CIN + 1)
               if _FACTOR * branch_macs(_H, _H, _CIN, _K, _COUT, r) <= _DIRECT)
 _BOUND = 25 * _CIN * _COUT / (_FACTOR * (_CIN + 25 * _COUT))
-_F5R_4E = arch.GOOGLENET_MODULES["4e"][3]  # the paper's 1x1 reduction before 4e's 5x5
+_F5R_4E = GOOGLENET_MODULES["4e"][3]  # the paper's 1x1 reduction before 4e's 5x5
 _PAPER_SAVING = _DIRECT / branch_macs(_H, _H, _CIN, _K, _COUT, _F5R_4E)
 
 q2 = ValueExercise(
@@ -91,7 +105,7 @@ q2 = ValueExercise(
 
 
 # q3: the output shape of inception module 4e.
-_F1, _F3R, _F3, _F5R, _F5, _PP = arch.GOOGLENET_MODULES["4e"]
+_F1, _F3R, _F3, _F5R, _F5, _PP = GOOGLENET_MODULES["4e"]
 _OUT = _F1 + _F3 + _F5 + _PP
 
 q3 = ValueExercise(
@@ -110,7 +124,8 @@ q3 = ValueExercise(
     hint="Only the last layer of each of the four branches reaches the depth concatenation; stride 1 and "
          "'same' padding keep the height and width.",
     solution=f"`(14, 14, {_F1} + {_F3} + {_F5} + {_PP}) = (14, 14, {_OUT})`; check with "
-             "`arch.inception_module(keras.Input((14, 14, 528)), *arch.GOOGLENET_MODULES['4e']).shape`.",
+             "`inception_module(keras.Input((14, 14, 528)), *GOOGLENET_MODULES['4e']).shape` "
+             "(both written in notebook 8, importable from `lessons.googlenet`).",
 )
 
 
@@ -121,15 +136,16 @@ _FLAT_HEAD = 7 * 7 * 1024 * 1000 + 1000
 q4 = ChoiceExercise(
     "Why does GoogLeNet's classifier need about 1 million parameters where AlexNet's dense layers need 58.6 million?",
     choices={
-        "a": "Global average pooling turns each of the 1,024 final 7x7 maps into one number, so the dense layer "
-             "reads 1,024 inputs instead of 7x7x1,024.",
-        "b": "Global average pooling has learnable weights that do the dense layers' work.",
-        "c": "GoogLeNet's last feature maps are smaller than AlexNet's.",
-        "d": "Global average pooling keeps where each feature is, so the classifier needs fewer weights.",
+        "a": "Global average pooling has learnable weights of its own that do the work of AlexNet's dense layers.",
+        "b": "Global average pooling makes each final 7×7 map one number: the classifier reads 1,024 inputs, not "
+             "50,176.",
+        "c": "GoogLeNet's last feature maps are smaller than AlexNet's, so flattening them gives fewer inputs.",
+        "d": "Global average pooling keeps where in the image each feature was found, so the classifier needs fewer "
+             "weights.",
     },
-    correct="a",
+    correct="b",
     feedback={
-        "b": "Global average pooling has no weights at all: it only averages each map.",
+        "a": "Global average pooling has no weights at all: it only averages each map.",
         "c": f"They are larger: 7×7×1,024 against AlexNet's 6×6×256. Flattened, they would feed "
              f"{7 * 7 * 1024:,} inputs into the 1,000-way layer: {_FLAT_HEAD:,} parameters.",
         "d": "It is the opposite: averaging a map throws away where the feature was, keeping only how strongly "
@@ -138,8 +154,108 @@ q4 = ChoiceExercise(
     note=f"1,024 × 1,000 + 1,000 = {_GAP_HEAD:,} parameters after pooling; {_FLAT_HEAD:,} if the 7×7×1,024 "
          f"maps were flattened ({_FLAT_HEAD / _GAP_HEAD:.0f}× more).",
     hint="Count the inputs of the dense layer in each case.",
-    solution=f"**a**. After global average pooling the classifier has 1,024 × 1,000 + 1,000 = {_GAP_HEAD:,} "
+    solution=f"**b**. After global average pooling the classifier has 1,024 × 1,000 + 1,000 = {_GAP_HEAD:,} "
              f"parameters; flattening 7×7×1,024 maps would need {_FLAT_HEAD:,}. The pooling itself has none, "
              "and it discards where a feature was.",
 )
 assert math.isclose(_GAP_HEAD, 1_025_000)
+
+
+# q5 (investigation): the weight of the auxiliary losses, and the gradient that reaches conv1.
+def _check_aux_weights(answer):
+    import numpy as np
+
+    from utils.checker import Mistake
+
+    norms = answer["norms"]
+    if not isinstance(norms, dict):
+        raise Mistake(f"'norms' should be a dict {{weight: gradient norm}}, not {type(norms).__name__}.")
+    try:
+        weights = np.array([float(w) for w in norms], dtype=float)
+        values = np.array([float(v) for v in norms.values()], dtype=float)
+    except (TypeError, ValueError):
+        raise Mistake("'norms' should map each auxiliary-loss weight (a number) to the gradient norm you "
+                      "measured (a number).") from None
+    if len(norms) < 4:
+        raise Mistake(f"Measure at least 4 weights ({len(norms)} given), e.g. 0, 0.1, 0.3 and 1: with fewer, the "
+                      f"shape of the curve stays hidden.")
+    if 0 not in weights or 0.3 not in np.round(weights, 6):
+        raise Mistake("Include the weight 0 (the main loss alone: the baseline) and the paper's 0.3.")
+    if not np.all(np.isfinite(values)) or np.any(values <= 0):
+        raise Mistake("Every gradient norm should be a positive number: tf.linalg.global_norm of the gradients.")
+    # One network, one batch, one forward pass: the gradient of main + w * aux is g_main + w * g_aux, so its
+    # squared norm is exactly a quadratic in w. Fit it and check what the fit misses.
+    design = np.stack([np.ones_like(weights), weights, weights**2], axis=1)
+    coef, *_ = np.linalg.lstsq(design, values**2, rcond=None)
+    misfit = np.abs(design @ coef - values**2).max() / (values**2).max()
+    if misfit > 1e-3:
+        raise Mistake(f"Your norms are not those of one gradient computation: for one network, batch and forward "
+                      f"pass, the gradient of main + w·aux is g_main + w·g_aux, so the squared norm is a quadratic "
+                      f"in w, and yours misses one by {misfit:.1%}. Compute every weight's loss from the same forward "
+                      f"pass (one persistent GradientTape; dropout draws new masks on every call).")
+    base = values[weights == 0][0]
+    ratios = {w: v / base for w, v in sorted(zip(weights, values))}
+    aux_over_main = math.sqrt(max(coef[2], 0)) / base
+    return ("Consistent with one gradient computation (squared norm quadratic in the weight). Ratio to the main "
+            "loss alone: " + ", ".join(f"w = {w:g}: {r:.2f}" for w, r in ratios.items())
+            + f". The auxiliary gradients alone are {aux_over_main:.1f} times the main one at conv1.")
+
+
+def _aux_answer(separate_passes=False):
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((16, 16, 3))
+    conv1 = keras.layers.Conv2D(4, 3, activation="relu", name="conv1")
+    hidden = keras.layers.Conv2D(8, 3, activation="relu")(conv1(inputs))
+    main = keras.layers.Dense(10, activation="softmax")(keras.layers.Flatten()(keras.layers.Dropout(0.5)(hidden)))
+    aux = keras.layers.Dense(10, activation="softmax")(keras.layers.GlobalAveragePooling2D()(hidden))
+    net = keras.Model(inputs, [main, aux])
+    batch = np.random.default_rng(0).normal(size=(4, 16, 16, 3)).astype("float32")
+    labels = np.arange(4)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy()
+    norms = {}
+    with tf.GradientTape(persistent=True) as tape:
+        main_out, aux_out = net(batch, training=True)
+        losses = [loss_fn(labels, main_out), loss_fn(labels, aux_out)]
+        for w in (0, 0.1, 0.3, 1.0):
+            if separate_passes:  # a fresh forward pass for each weight: new dropout masks
+                main_out, aux_out = net(batch, training=True)
+                losses = [loss_fn(labels, main_out), loss_fn(labels, aux_out)]
+            norms[w] = losses[0] + w * losses[1]
+    norms = {w: float(tf.linalg.global_norm(tape.gradient(loss, conv1.trainable_weights))) for w, loss in norms.items()}
+    return dict(norms=norms, explanation="The auxiliary heads sit closer to conv1, so their gradient adds a lot.")
+
+
+q5 = Investigation(
+    "Investigation: how much the auxiliary losses' weight changes the gradient reaching conv1",
+    _check_aux_weights,
+    keys=("norms",),
+    planted=[(Lazy(lambda: _aux_answer(separate_passes=True)), "not those of one gradient computation"),
+             ({"norms": {0: 1.0, 0.3: 2.0, 1: 3.0}, "explanation": ""}, "Measure at least 4 weights"),
+             ({"norms": {0.1: 1.0, 0.3: 2.0, 1: 3.0, 3: 5.0}, "explanation": ""}, "Include the weight 0")],
+    reference_answer=Lazy(_aux_answer),
+    discussion=(
+        "The gradient of main + w·(aux_4a + aux_4d) is the main gradient plus w times the heads' gradient, so "
+        "the ratio to the main loss alone grows from 1 at w = 0 and, once the heads' part dominates, almost in "
+        "proportion to w. At conv1 the heads' gradient is much larger than the main one, because their paths "
+        "back to conv1 are much shorter, so even the paper's 0.3 multiplies the gradient several times. The "
+        "course's run of this cell (seeds 0 and 1, the chapter's 8 views) gave ratios of 1.9 and 2.2 at w = 0.1, "
+        "5.0 and 6.0 at 0.3, 16.6 and 19.7 at 1, and 50 and 59 at 3: almost proportional to w. That is the "
+        "effect Szegedy et al. wanted at initialisation, and the "
+        "reason for a small weight: with w = 1 the lower layers would be trained mostly for the heads' "
+        "classifiers rather than for the main one. The heads are discarded at inference. Later work (the "
+        "Inception v3 paper) found they acted more as regularisers than as gradient boosters, and batch "
+        "normalisation made deep networks trainable without them; the measurement here is at initialisation "
+        "only and says nothing about the accuracy after training."),
+    hint="Copy the chapter's seed loop for one seed: one forward pass with net(batch, training=True) inside a "
+         "persistent GradientTape, then for each w the loss main_loss + w * (aux_4a loss + aux_4d loss), and "
+         "tf.linalg.global_norm(tape.gradient(loss, conv1 weights)).",
+    solution="Inside one `tf.GradientTape(persistent=True)`, run `googlenet(aux=True)` once on the batch "
+             "(training=True) and compute the three losses; then for each weight w take the gradient of "
+             "`main_loss + w * (aux_4a_loss + aux_4d_loss)` with respect to the conv1 weights and its "
+             "`tf.linalg.global_norm`. Return `{w: norm}`.",
+    todo="write conv1_gradient_norms() and your explanation, then run the cell (one network: ~10 s).",
+)

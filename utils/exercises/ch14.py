@@ -1,10 +1,13 @@
 """Exercises for notebook 14 (transfer learning): definitions, references, planted mistakes."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from utils.checker import ChoiceExercise, CustomExercise, Mistake, ValueExercise, call
+from utils.checker import ChoiceExercise, CustomExercise, Lazy, Mistake, ValueExercise, call
 from utils.convmath import dense_params
+from utils.investigation import Investigation
 
 # q1: a tf.data training pipeline in the right order, judged on a tiny dataset of 16 numbered elements.
 _N, _BATCH, _SEED = 16, 4, 1
@@ -41,6 +44,13 @@ def _check_pipeline(fn):
     if spec[0].shape.rank != images.ndim:
         raise Mistake(f"Your dataset yields single images of shape {tuple(spec[0].shape)}, not batches: "
                       f"there is no batch. Add .batch(batch_size) after the shuffle.")
+    cardinality = int(ds.cardinality())
+    if cardinality == tf.data.INFINITE_CARDINALITY:
+        raise Mistake("Your dataset never ends: .repeat() makes it infinite, so one epoch never finishes. Leave "
+                      "it out: model.fit(..., epochs=n) starts the dataset again each epoch.")
+    if cardinality == tf.data.UNKNOWN_CARDINALITY:  # e.g. a filter: read a bounded number of batches
+        if len(list(ds.take(_N + 1))) > _N:
+            raise Mistake(f"Your dataset yields more than {_N} batches from {_N} elements: did you add .repeat()?")
     epochs = _epochs(ds)
     for epoch in epochs:
         flat = [k for batch in epoch for k in batch]
@@ -66,9 +76,10 @@ def _check_pipeline(fn):
     if not any(op.startswith("CacheDataset") for op in ops):
         raise Mistake("There is no .cache(): every epoch would decode the photos again. Cache right after "
                       "the (expensive) decoding, before the shuffle.")
-    if not ops or not ops[-1].startswith("PrefetchDataset"):
-        raise Mistake("End with .prefetch(tf.data.AUTOTUNE), so the next batch is prepared while the model "
-                      "trains on this one.")
+    batched = max((i for i, op in enumerate(ops) if "Batch" in op), default=-1)
+    if not any(op.startswith("PrefetchDataset") for op in ops[batched + 1:]):  # later options nodes are fine
+        raise Mistake("End with .prefetch(tf.data.AUTOTUNE), after the batch, so the next batch is prepared while "
+                      "the model trains on this one.")
 
 
 def make_training_dataset(images, labels, batch_size, seed):
@@ -86,7 +97,8 @@ def _planted(order):
 
         ds = tf.data.Dataset.from_tensor_slices((images, labels))
         steps = {"cache": lambda d: d.cache(), "shuffle": lambda d: d.shuffle(len(images), seed=seed),
-                 "batch": lambda d: d.batch(batch_size), "prefetch": lambda d: d.prefetch(tf.data.AUTOTUNE)}
+                 "batch": lambda d: d.batch(batch_size), "prefetch": lambda d: d.prefetch(tf.data.AUTOTUNE),
+                 "repeat": lambda d: d.repeat()}
         for step in order:
             ds = steps[step](ds)
         return ds
@@ -103,6 +115,7 @@ q1 = CustomExercise(
         (_planted(["cache", "batch", "prefetch"]), "not shuffled"),
         (_planted(["shuffle", "batch", "prefetch"]), "There is no .cache()"),
         (_planted(["cache", "shuffle", "batch"]), "End with .prefetch"),
+        (_planted(["cache", "shuffle", "batch", "repeat", "prefetch"]), "never ends: .repeat()"),
     ],
     reference_answer=make_training_dataset,
     note="Cache the decoded elements once, shuffle them anew each epoch, batch, prefetch.",
@@ -134,30 +147,181 @@ q2 = ValueExercise(
              f"`utils.convmath.dense_params(2048, 5)`.",
 )
 
+# Keras's InceptionV3 (weights=None): its 94 BatchNormalization layers have scale=False, so each holds an offset
+# and the moving mean and variance per channel. tests/test_exercise_choices.py rebuilds the model and checks both.
+_BN_PARAMS, _ALL_PARAMS = 51_648, 23_851_784
+
 q3 = ChoiceExercise(
     "Why batch norm stays in inference mode during fine-tuning",
     choices={
-        "a": "Batch-norm layers have no weights, so there is nothing to train.",
-        "b": "In training mode they would normalise with the statistics of each small batch of flowers and update "
-             "their ImageNet moving averages, shifting every later layer's input away from what it was trained on, "
-             "so the fine-tuning would start by wrecking the features.",
-        "c": "`training=False` turns off the gradient for the whole base, so fine-tuning changes only the head.",
-        "d": "It is only for speed: batch norm in training mode is slower and gives the same result.",
+        "a": "Batch-norm layers have no weights of their own, so in training mode there would be nothing to update.",
+        "b": "`training=False` turns off the gradient for the whole base, so fine-tuning changes only the head.",
+        "c": "In training mode they would use each small batch of flowers' statistics and overwrite ImageNet's.",
+        "d": "It is only for speed: batch norm in training mode is slower, and it gives the same result in the end.",
     },
-    correct="b",
+    correct="c",
     feedback={
-        "a": "Batch norm has weights: a scale and an offset per channel (trainable), and the moving mean and "
-             "variance (statistics). Inception v3's batch-norm layers hold about 0.03 % of its parameters.",
-        "c": "training=False does not stop gradients: the unfrozen convolutions after mixed8 still train. It "
-             "only makes batch norm (and dropout) behave as at inference.",
+        "a": f"Batch norm has weights. Keras's Inception v3 builds it with scale=False: per channel a trainable "
+             f"offset β and no scale, plus a moving mean and variance that training mode would update: "
+             f"{_BN_PARAMS:,} of its {_ALL_PARAMS:,} parameters ({_BN_PARAMS / _ALL_PARAMS:.2%}). Few, but they "
+             f"normalise every map the next layer reads.",
+        "b": "training=False does not stop gradients: the unfrozen top blocks (after mixed8 in Inception v3, after "
+             "conv_pw_11_relu in MobileNet) still train. It only makes batch norm (and dropout) behave as at "
+             "inference.",
         "d": "The result is not the same: in training mode batch norm uses each batch's own mean and variance "
              "and updates its moving averages.",
     },
     note="Small batches of a new dataset give noisy statistics; replacing ImageNet's would shift the inputs of "
          "every later layer.",
     hint="What does a batch-norm layer compute in training mode, and what does it update?",
-    solution="**b.** In training mode batch norm normalises with the current batch's statistics and updates "
+    solution="**c.** In training mode batch norm normalises with the current batch's statistics and updates "
              "its moving averages; with small batches of flowers that shifts every later layer's input away "
              "from what ImageNet training tuned it for. Calling the base with `training=False` (and keeping "
              "the batch-norm layers frozen) keeps the ImageNet statistics.",
+)
+
+
+# q4 (investigation): freeze more or fewer blocks of the digits miniature's pretrained base.
+def _convs(model):
+    import keras
+
+    from utils.investigation import all_layers
+
+    return [layer for layer in all_layers(model) if isinstance(layer, keras.layers.Conv2D)]
+
+
+def _trainable(model) -> int:
+    return int(sum(np.prod(w.shape) for w in model.trainable_weights))
+
+
+def _check_freezing(answer):
+    import keras
+
+    from utils.investigation import accuracy, keras_model, labelled_data
+
+    make = answer["make"]
+    if not callable(make):
+        raise Mistake(f"'make' should be your function of `frozen` (its name, no parentheses), "
+                      f"not {type(make).__name__}.")
+    pretrained = [np.asarray(w) for w in answer["pretrained"]]
+    fresh = {}
+    for frozen in (0, 1, 2):
+        try:
+            fresh[frozen] = make(frozen)
+        except Exception as error:  # the learner's code: one line
+            raise Mistake(f"make({frozen}) raised {type(error).__name__}: {error}") from None
+        if not isinstance(fresh[frozen], keras.Model):
+            raise Mistake(f"make({frozen}) returned {type(fresh[frozen]).__name__}: return the model (base + head).")
+    convs = _convs(fresh[0])
+    if len(convs) < 2:
+        raise Mistake("The model has fewer than two Conv2D layers: build it from digit_base and with_head.")
+    kernel = convs[0].get_weights()[0]
+    if not any(w.shape == kernel.shape and np.allclose(w, kernel) for w in pretrained):
+        raise Mistake("make(0)'s first convolution does not hold the weights learned on digits 0-4: "
+                      "base.set_weights(pretrained_base_weights) before building the model, whatever you freeze.")
+    total = fresh[0].count_params()
+    for frozen, model in fresh.items():
+        expected = total - sum(layer.count_params() for layer in _convs(model)[:frozen])
+        got = _trainable(model)
+        if got != expected:
+            raise Mistake(f"make({frozen}) trains {got:,} parameters; with its first {frozen} convolution(s) frozen "
+                          f"and everything else trainable it should train {expected:,}. Set layer.trainable = False "
+                          f"on the first {frozen} Conv2D layer(s) of the base only (and not base.trainable = False, "
+                          f"which freezes all of it).")
+    x, y = labelled_data(answer, "x_test", "y_test", at_least=300)
+    models, scores = answer["models"], {}
+    if not isinstance(models, dict) or sorted(models) != [0, 1, 2]:
+        raise Mistake("'models' should be a dict {0: model, 1: model, 2: model}: the trained model for each "
+                      "number of frozen convolutions.")
+    for frozen in (0, 1, 2):
+        model = keras_model(models, frozen)
+        if [w.shape for w in model.weights] != [w.shape for w in fresh[frozen].weights]:
+            raise Mistake(f"models[{frozen}] is not the network make({frozen}) builds.")
+        for layer, start in zip(_convs(model)[:frozen], _convs(fresh[frozen])[:frozen]):
+            if not all(np.allclose(a, b) for a, b in zip(layer.get_weights(), start.get_weights())):
+                raise Mistake(f"In models[{frozen}], the frozen layer {layer.name} changed in training: freeze "
+                              f"before compile and fit, and train the model make({frozen}) returned.")
+        scores[frozen] = accuracy(model, x, y)
+        if scores[frozen] < 0.4:
+            raise Mistake(f"models[{frozen}] classifies {scores[frozen]:.1%} of your test examples (chance: 20 %): "
+                          f"has it been trained?")
+    return (f"Re-scored on your {len(y):,} test digits: " + ", ".join(
+        f"{k} frozen {scores[k]:.1%} ({_trainable(fresh[k]):,} trainable)" for k in (0, 1, 2))
+        + ". One sample of examples and one seed: a gap of a point or two can be noise.")
+
+
+def _freezing_answer(mistake=None):
+    import keras
+
+    from utils.investigation import toy_digits
+
+    x, y = toy_digits(700, seed=2, classes=5, jitter=1)
+
+    def base_at(seed):
+        keras.utils.set_random_seed(seed)
+        return keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(4, 3, activation="relu"),
+                                 keras.layers.MaxPooling2D(), keras.layers.Conv2D(8, 3, activation="relu"),
+                                 keras.layers.MaxPooling2D(), keras.layers.Flatten()])
+
+    pretrained = base_at(0).get_weights()
+
+    def make(frozen):
+        base = base_at(1)
+        if mistake != "no weights":
+            base.set_weights(pretrained)
+        convs = [layer for layer in base.layers if isinstance(layer, keras.layers.Conv2D)]
+        for layer in convs[:frozen]:
+            layer.trainable = False
+        if mistake == "whole base" and frozen:
+            base.trainable = False
+        return keras.Sequential([base, keras.layers.Dense(5, activation="softmax")])
+
+    models = {}
+    for frozen in (0, 1, 2):
+        model = make(frozen)
+        model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
+        if mistake is None:
+            model.fit(x[:400], y[:400], epochs=3, batch_size=32, verbose=0)
+        models[frozen] = model
+    return dict(make=make, models=models, pretrained=pretrained, x_test=x[400:], y_test=y[400:],
+                explanation="Freezing less lets the base adapt, but with few examples it can also overfit.")
+
+
+@functools.lru_cache(maxsize=1)
+def _freezing_trained():
+    return _freezing_answer()
+
+
+q4 = Investigation(
+    "Investigation: freeze more or fewer blocks of the pretrained digit base",
+    _check_freezing,
+    keys=("make", "models", "pretrained", "x_test", "y_test"),
+    given=("pretrained", "x_test", "y_test"),
+    planted=[(Lazy(lambda: {**_freezing_trained(), "make": _freezing_answer("whole base")["make"]}),
+              "which freezes all of it"),
+             (Lazy(lambda: {**_freezing_trained(), "make": _freezing_answer("no weights")["make"]}),
+              "does not hold the weights learned"),
+             (Lazy(lambda: {**_freezing_trained(), "models": [None]}), "should be a dict {0: model")],
+    reference_answer=Lazy(lambda: _freezing_trained()),
+    discussion=(
+        "Freezing is a bet on how well the old features fit the new task and how many examples there are. "
+        "With everything frozen, only the head's 8,005 weights learn from 50 examples: little can overfit, but "
+        "the features stay those of digits 0-4. Unfreezing a convolution lets it adapt, with thousands more "
+        "weights learning from the same 50 examples, so it can fit them better or overfit them; a low layer "
+        "(edges and strokes) is the most generic and the least useful to re-train, the top one the most "
+        "specific to the old task, which is why fine-tuning unfreezes from the top down (the chapter's "
+        "Inception v3 and MobileNet runs unfreeze their top blocks). The course's run of this cell (the full "
+        "MNIST, the base trained 5 epochs on the 5,131 digits 0-4 of the first 10,000, then 5 samples of 10 "
+        "examples per digit 5-9, 40 epochs at Adam's 1e-3) gave 89.2 %, 89.3 % and 89.3 % on average with 0, 1 "
+        "and 2 convolutions frozen, the three within half a point of each other on every sample: a tie. With "
+        "50 examples (80 steps) and a small learning rate the unfrozen convolutions barely move from the 0-4 "
+        "weights, so what the base learned decides and freezing changes little; with more examples, more "
+        "steps or a larger learning rate the choice starts to matter, and overfitting with it."),
+    hint="base = digit_base(100); base.set_weights(pretrained_base_weights); then set trainable = False on the "
+         "first `frozen` Conv2D layers of base.layers; return with_head(base).",
+    solution="`transfer_model(frozen)` builds `digit_base(100)`, copies `pretrained_base_weights` into it, sets "
+             "`trainable = False` on its first `frozen` `Conv2D` layers (not on the whole base), and returns "
+             "`with_head(base)`. Compare the three accuracies with the seed-to-seed spread of the chapter's "
+             "transfer runs.",
+    todo="write transfer_model(frozen) and your explanation, then run the cell (3 short trainings, ~15 s).",
 )
