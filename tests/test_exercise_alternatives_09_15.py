@@ -590,3 +590,17 @@ def test_ch15_q1_a_relu_on_the_weights_is_named():
 
     line = exercise("ch15.q1").verdict(relu_on_weights)
     assert line.startswith(checker.WRONG) and "passed the weights through a ReLU" in line
+
+
+def test_ch12_q5_a_running_max_from_zero_is_named():
+    def from_zero(image, size):
+        image = np.asarray(image)
+        out = np.zeros((image.shape[0] // size, image.shape[1] // size))
+        for i in range(out.shape[0]):
+            for j in range(out.shape[1]):
+                for value in image[i * size:(i + 1) * size, j * size:(j + 1) * size].ravel():
+                    out[i, j] = max(out[i, j], value)
+        return out
+
+    line = exercise("ch12.q5").verdict(from_zero)
+    assert line.startswith(checker.WRONG) and "never below 0" in line

@@ -63,8 +63,8 @@ def run_committed_cell(chapter: str, key: str, **names) -> str:
     return out.getvalue()
 
 
-INVESTIGATIONS = {"ch04": ch04.q4, "ch05": ch05.q4, "ch06": ch06.q4, "ch07": ch07.q4, "ch08": ch08.q5, "ch09": ch09.q4, "ch10": ch10.q4,
-                  "ch11": ch11.q4, "ch12": ch12.q8, "ch13": ch13.q4, "ch14": ch14.q4, "ch15": ch15.q4}
+INVESTIGATIONS = {"ch04": ch04.q4, "ch05": ch05.q4, "ch06": ch06.q4, "ch07": ch07.q4, "ch08": ch08.q5, "ch09": ch09.q4,
+                  "ch10": ch10.q4, "ch11": ch11.q4, "ch12": ch12.q8, "ch13": ch13.q4, "ch14": ch14.q4, "ch15": ch15.q4}
 
 
 @pytest.mark.parametrize("chapter", sorted(INVESTIGATIONS))

@@ -1,10 +1,10 @@
 """Re-measure the numbers the investigations' discussions quote (utils/exercises/chNN.py, the last exercise).
 
-    python tools/investigation_numbers.py 04 05 07 08 09 10 11 12 13 14 15   # the chapters to measure
+    python tools/investigation_numbers.py 04 05 06 07 08 09 10 11 12 13 14 15   # the chapters to measure
 
 Each chapter runs what the notebook's investigation cell runs once filled in, on the learner's data (the full
 MNIST from CNN_COURSE_MNIST_DIR, the MobileNet weights from CNN_COURSE_MOBILENET_WEIGHTS, scikit-learn's
-photos), over the seeds the discussion names, and prints the figures it quotes. 04, 07, 10 and 13 take seconds;
+photos), over the seeds the discussion names, and prints the figures it quotes. 04, 06, 07, 10 and 13 take seconds;
 05, 08, 11, 12, 14 and 15 about a minute each, 09 about five (a 2-core CPU).
 """
 from __future__ import annotations

@@ -241,7 +241,7 @@ q4 = Investigation(
     reference_answer=Lazy(_scaling_answer),
     discussion=(
         "LeCun et al. (Sec. II-B) scale the pixels so that the background is −0.1 and the ink 1.175 because "
-        "this \"makes the mean input roughly 0, and the variance roughly 1, which accelerates learning\". On "
+        "this \"makes the mean input roughly 0, and the variance roughly 1 which accelerates learning\". On "
         "the 55,000 training digits the change is modest: the mean goes from 0.100 to 0.028 and the standard "
         "deviation from 0.275 to 0.351 (the chapter's data cell prints the LeCun values; the plain ones are "
         "(value + 0.1) / 1.275). The "

@@ -309,6 +309,10 @@ def _keeps_edges(image, size):
                      for i in range(rows)])
 
 
+def _max_from_zero(image, size):  # a running max started at 0: a window of negative values gives 0
+    return np.maximum(max_pool(image, size), 0)
+
+
 WINDOW = np.array([[1, 3, 2, 0],
                    [4, 2, 1, 1],
                    [0, 1, 5, 6],
@@ -327,6 +331,9 @@ q5 = FunctionExercise(
                       "the pool size (strides default to pool_size), so a 4×4 input gives 2×2."),
         (_keeps_edges, "Your output keeps the incomplete windows at the right and bottom edges (padding='same'). "
                        "Keras's default, padding='valid', drops them: floor(n / size) windows per axis."),
+        (_max_from_zero, "Your pooled values are never below 0: a running max that starts at 0 loses a window whose "
+                         "values are all negative. Start from the window's first value (or -np.inf), or take "
+                         ".max() of the window."),
     ],
     hint="Cut the image to a whole number of windows, image[:rows*size, :cols*size], reshape it to "
          "(rows, size, cols, size) and take the max over axes 1 and 3 (or loop over the windows).",
