@@ -147,6 +147,20 @@ def test_inception_v3_batch_norm_figures_in_ch14_feedback():
     assert "scale=False" in feedback and f"{ch14._BN_PARAMS:,}" in feedback and "0.22%" in feedback
 
 
+def test_mobilenet_batch_norm_figures_in_ch14_feedback():
+    """ch14.q3's feedback also quotes the course's MobileNet base: batch norm with a scale, and its share."""
+    keras = pytest.importorskip("keras")
+    from utils.exercises import ch14
+
+    base = keras.applications.MobileNet(weights=None, alpha=0.25, input_shape=(128, 128, 3), include_top=False)
+    norms = [layer for layer in base.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert norms and all(layer.scale and layer.center for layer in norms)
+    assert sum(layer.count_params() for layer in norms) == ch14._MOBILENET_BN_PARAMS
+    assert base.count_params() == ch14._MOBILENET_BASE_PARAMS
+    feedback = ch14.q3.feedback["a"]
+    assert "MobileNet" in feedback and f"{ch14._MOBILENET_BN_PARAMS:,}" in feedback and "5.0%" in feedback
+
+
 def test_nielsen_network_count_in_ch05_is_keras_count():
     """ch05.q2: the 100-neuron layer of Nielsen's 20-map network (his chapter 6), counted by Keras."""
     keras = pytest.importorskip("keras")

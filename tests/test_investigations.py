@@ -107,7 +107,25 @@ def test_ch04_average_pooling_measured_as_a_learner_would():
 
 
 def test_ch04_committed_cell_is_not_attempted():
-    assert run_committed_cell("ch04", "q4", inputs={}).startswith(checker.BLANK_MARK)
+    assert run_committed_cell("ch04", "q4", shift_inputs={}).startswith(checker.BLANK_MARK)
+
+
+def test_ch04_cell_passes_shift_inputs_which_a_later_keras_input_does_not_overwrite():
+    # the chapter's `inputs = keras.Input(...)` (parameter-count cell) once overwrote the table's dict of images
+    source = notebook_cell("ch04", "q4")
+    assert "inputs=shift_inputs" in source
+    reference = ch04.q4.reference_answer.make()  # a Lazy: two synthetic images, {name: image batch}
+    filled = (source.replace("average = ...", "average = keras.layers.AveragePooling2D(2, strides=2)", 1)
+              .replace("changes = ...", "changes = {n: shift_change(average, im) for n, im in shift_inputs.items()}", 1)
+              .replace("explanation=...", f"explanation={EXPLANATION!r}", 1))
+    assert "..." not in filled.split("# q4.hint()")[0]
+    namespace = {"np": np, "keras": keras, "ch04": ch04, "shift_change": ch04._shift_change,
+                 "shift_inputs": reference["inputs"], "inputs": keras.Input((224, 224, 64))}
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(filled, "ch04.q4 cell", "exec"), namespace)  # noqa: S102 - the notebook's own cell
+    text = out.getvalue()
+    assert text.startswith(checker.CORRECT) and "noise" in text, text
 
 
 # ---------------------------------------------------------------- 05: pooling against a strided convolution
@@ -275,6 +293,15 @@ def test_ch09_committed_cell_is_not_attempted():
     text = run_committed_cell("ch09", "q4", x_val=np.zeros((10, 28, 28, 1)), y_val=np.zeros(10), x_fit=None,
                               y_fit=None)
     assert text.startswith(checker.BLANK_MARK)
+
+
+def test_ch09_discussion_counts_the_steps_of_the_notebook_cell():
+    source = notebook_cell("ch09", "q4")
+    digits = int(re.search(r"permutation\((\d+)\)", source).group(1))
+    batch = int(re.search(r"batch_size=(\d+)", source).group(1))
+    epochs = int(re.search(r"epochs=(\d+)", source).group(1))
+    steps = epochs * -(-digits // batch)
+    assert ch09._RUN_STEPS == steps and f"the {steps} steps of this run" in ch09.q4.discussion
 
 
 # ---------------------------------------------------------------- 10: the checkerboard
@@ -471,3 +498,14 @@ def test_ch15_committed_cell_is_not_attempted():
     text = run_committed_cell("ch15", "q4", digit_cnn=None, x_test=np.zeros((8, 28, 28, 1)), right=np.arange(4),
                               wrong=np.arange(4, 8), CAM_LAYER="conv2_1")
     assert text.startswith(checker.BLANK_MARK)
+
+
+def test_ch15_cell_measures_the_digits_the_chapter_explained():
+    """q4's cell takes x_test[right, wrong]: only the digit Grad-CAM cell may assign `right`/`wrong` before it."""
+    path = next((ROOT / "notebooks").glob("15_*.ipynb"))
+    sources = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    q4_cell = sources.index(notebook_cell("ch15", "q4"))
+    assigning = [s for s in sources[:q4_cell] if re.search(r"^\s*(right|wrong)\b[^=\n]*=(?!=)", s, re.M)
+                 or re.search(r"^\s*right\s*,\s*wrong\s*=", s, re.M)]
+    assert len(assigning) == 1 and "x_test[k]" in assigning[0], \
+        "another cell reassigns `right`/`wrong` (e.g. the flowers cell): q4 would measure the wrong images"

@@ -197,9 +197,9 @@ def _check_average(answer):
         raise Mistake("Your layer does not output the mean of each 2×2 window: use "
                       "keras.layers.AveragePooling2D(2, strides=2).")
     if not isinstance(inputs, dict) or not inputs:
-        raise Mistake("'inputs' should be the chapter's dict of images ({name: image batch}).")
+        raise Mistake("'inputs' should be the chapter's dict of images, `shift_inputs` ({name: image batch}).")
     if not isinstance(changes, dict) or set(changes) != set(inputs):
-        raise Mistake(f"'changes' should be a dict with one number per input, keyed like `inputs`: "
+        raise Mistake(f"'changes' should be a dict with one number per input, keyed like `shift_inputs`: "
                       f"{sorted(inputs)}.")
     max_pool, rows = keras.layers.MaxPooling2D(2, strides=2), []
     for name, image in inputs.items():
@@ -249,9 +249,9 @@ q4 = Investigation(
         "moves, while its mean always changes. Zhang (2019) anti-aliases average pooling too, by replacing "
         "the box with a wider blur; the wider the blur, the smaller the change and the more detail is lost."),
     hint="keras.layers.AveragePooling2D(2, strides=2); changes = {name: shift_change(average, image) for name, "
-         "image in inputs.items()}.",
+         "image in shift_inputs.items()}.",
     solution="`average = keras.layers.AveragePooling2D(2, strides=2)`, then `shift_change(average, image)` for each "
-             "of the four inputs. On the edge maps it changes more than max pooling: the 2×2 box is a weak blur, "
-             "and a window's maximum often survives a 1-px shift where its mean never does.",
+             "of the four images in `shift_inputs`. On the edge maps it changes more than max pooling: the 2×2 box "
+             "is a weak blur, and a window's maximum often survives a 1-px shift where its mean never does.",
     todo="set `average` and `changes` and write your explanation, then run the cell (a second).",
 )

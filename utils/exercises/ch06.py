@@ -91,7 +91,8 @@ q3 = ChoiceExercise(
     feedback={
         "a": "The distance Σ(x − w)² depends on w as much as on x: its gradient on the code is −2(x − w). "
              "Keras would train the codes if they were not frozen (trainable=False).",
-        "b": "The distance is not bounded by fixing the codes; and bounded or not is not why they are fixed.",
+        "b": "F6's scaled tanh (within ±1.716) already bounds the distance to ±1 codes, so boundedness is not "
+             "why the codes are fixed. The danger with learnable codes is collapse.",
         "c": "That says how the output is read (the smallest distance wins), not why the codes must not learn.",
     },
     note="The plain loss only pulls F6's output to the correct code; nothing pushes the codes apart. "

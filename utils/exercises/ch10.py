@@ -223,6 +223,7 @@ def _check_checkerboard(answer):
 def _checkerboard_answer(resized_kind="upsample"):
     keras.utils.set_random_seed(0)
     transposed = keras.layers.Conv2DTranspose(1, 3, strides=2, padding="same", use_bias=False)
+    transposed.build((None, 8, 8, 1))  # as the notebook's cell: the weights drawn right after the seed
     if resized_kind == "upsample":
         resized = keras.Sequential([keras.layers.UpSampling2D(2),
                                     keras.layers.Conv2D(1, 3, padding="same", use_bias=False)])
@@ -249,7 +250,8 @@ q4 = Investigation(
         "so neighbouring output pixels receive different numbers of stamps and different kernel taps (the "
         "overlap counts 1-2-1-2 of the chapter). Even with random, untrained weights and a perfectly flat "
         "input, the output comes out with a period-2 pattern: that is the checkerboard, present before any "
-        "training (115 % of the mean in the course's run of the cell, seed 0). Resizing first (nearest-neighbour "
+        "training (115 % of the mean in the course's run of the cell, seed 0, the layer built right after the seed "
+        "as the cell does). Resizing first (nearest-neighbour "
         "UpSampling2D, or bilinear) and then convolving with "
         "stride 1 treats every output pixel alike, so a flat input stays flat away from the border: its "
         "unevenness is 0 up to float rounding, whatever the weights. Odena, Dumoulin and Olah (Distill, 2016) "

@@ -575,16 +575,20 @@ q8 = Investigation(
     discussion=(
         "The convolutions and local poolings are (nearly) shift-equivariant: a moved digit gives moved maps. "
         "What the top of the network does with the maps decides the rest. Global max pooling keeps each map's "
-        "largest value wherever it is, so a feature found anywhere counts the same: the 6-pixel move costs "
-        "little as long as the digit stays in the image. Flatten hands the dense layer every position "
+        "largest value wherever it is, so a feature found anywhere counts the same: the 6-pixel move still "
+        "costs points (the poolings are only nearly equivariant, and a wide digit's right edge leaves the frame), "
+        "but far fewer than with Flatten. "
+        "Flatten hands the dense layer every position "
         "separately; it learned its weights on centred digits, so a moved digit lights up positions it has "
         "never weighted, and the accuracy falls, as the dense network's did in this chapter (without any "
         "convolution at all). Flatten also costs parameters (the dense layer reads 3×3×64 values instead of 64). "
-        "This is why modern CNNs end in global pooling (GoogLeNet, ResNet, notebook 8), and why the equivariance "
-        "of convolution becomes (partial) invariance only through pooling. The course's run of this cell (the "
-        "full MNIST, 3 seeds, 3 epochs on 2,000 digits, 2,000 validation digits): global max pooling lost 30.5 "
-        "to 38.9 points at 6 px, Flatten 75.6 to 78.1 (down to 12 to 14 %, near chance), although Flatten was "
-        "as good or better on centred digits (89 to 90 % against 83 to 88 %)."),
+        "This is why modern CNNs end in global pooling (GoogLeNet, notebook 8; ResNet, notebook 9), and why the "
+        "equivariance of convolution becomes (partial) invariance only through pooling. The course's run of this "
+        "cell (the full MNIST, 3 epochs on 2,000 digits, 2,000 validation digits, 3 seeds that vary only the order "
+        "of the data: small_cnn's initializers have fixed seeds, so every run starts from the same weights): "
+        "global max pooling lost 30.5 to 38.9 points at 6 px, Flatten 75.6 to 78.1 (down to 12 to 14 %, near "
+        "chance), although Flatten was as good or better on centred digits (89 to 90 % against 83 to 88 %). "
+        "Global pooling does not make the shift free; it loses far fewer points than Flatten."),
     hint="Copy small_cnn() and replace keras.layers.GlobalMaxPooling2D() by keras.layers.Flatten(); the training "
          "and the check's shifted scoring are in the cell.",
     solution="`flat_cnn()` is `small_cnn()` with `keras.layers.Flatten()` in place of `GlobalMaxPooling2D()`. "

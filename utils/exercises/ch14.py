@@ -150,6 +150,9 @@ q2 = ValueExercise(
 # Keras's InceptionV3 (weights=None): its 94 BatchNormalization layers have scale=False, so each holds an offset
 # and the moving mean and variance per channel. tests/test_exercise_choices.py rebuilds the model and checks both.
 _BN_PARAMS, _ALL_PARAMS = 51_648, 23_851_784
+# Keras's MobileNet (alpha=0.25, 128×128, weights=None, include_top=False: the course's base, cut as notebook 14
+# cuts it): its 27 BatchNormalization layers keep the scale γ; the same test rebuilds it and checks both figures.
+_MOBILENET_BN_PARAMS, _MOBILENET_BASE_PARAMS = 10_944, 218_544
 
 q3 = ChoiceExercise(
     "Why batch norm stays in inference mode during fine-tuning",
@@ -163,8 +166,11 @@ q3 = ChoiceExercise(
     feedback={
         "a": f"Batch norm has weights. Keras's Inception v3 builds it with scale=False: per channel a trainable "
              f"offset β and no scale, plus a moving mean and variance that training mode would update: "
-             f"{_BN_PARAMS:,} of its {_ALL_PARAMS:,} parameters ({_BN_PARAMS / _ALL_PARAMS:.2%}). Few, but they "
-             f"normalise every map the next layer reads.",
+             f"{_BN_PARAMS:,} of its {_ALL_PARAMS:,} parameters ({_BN_PARAMS / _ALL_PARAMS:.2%}). MobileNet, "
+             f"the base of the course's run, keeps the scale: γ and β per channel, plus the moving statistics, "
+             f"{_MOBILENET_BN_PARAMS:,} of its base's {_MOBILENET_BASE_PARAMS:,} parameters "
+             f"({_MOBILENET_BN_PARAMS / _MOBILENET_BASE_PARAMS:.1%}). Few, but they normalise every map the next "
+             f"layer reads.",
         "b": "training=False does not stop gradients: the unfrozen top blocks (after mixed8 in Inception v3, after "
              "conv_pw_11_relu in MobileNet) still train. It only makes batch norm (and dropout) behave as at "
              "inference.",
@@ -313,7 +319,12 @@ q4 = Investigation(
         "Inception v3 and MobileNet runs unfreeze their top blocks). The course's run of this cell (the full "
         "MNIST, the base trained 5 epochs on the 5,131 digits 0-4 of the first 10,000, then 5 samples of 10 "
         "examples per digit 5-9, 40 epochs at Adam's 1e-3) gave 89.2 %, 89.3 % and 89.3 % on average with 0, 1 "
-        "and 2 convolutions frozen, the three within half a point of each other on every sample: a tie. With "
+        "and 2 convolutions frozen, the three within half a point of each other on every sample: a tie. "
+        "(Frozen = 2 is section 1's transfer setting, yet its 89.3 % is not section 1's 89.5 % for 10 per digit: "
+        "that run built every base as the hint and the solution do, digit_base(100), so one head initialisation "
+        "served all five samples, where section 1 draws a new one per seed with digit_base(100 + seed). The "
+        "gap is well inside section 1's seed spread. This cell's one sample, rng 0 with digit_base(100), is "
+        "section 1's seed 0, up to oneDNN's non-repeatable arithmetic.) With "
         "50 examples (80 steps) and a small learning rate the unfrozen convolutions barely move from the 0-4 "
         "weights, so what the base learned decides and freezing changes little; with more examples, more "
         "steps or a larger learning rate the choice starts to matter, and overfitting with it."),
