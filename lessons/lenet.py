@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import ops
 
 from utils import convmath
@@ -367,3 +368,24 @@ def lenet5_modern(input_shape=(32, 32, 1), num_classes: int = 10, *, seed: int =
         keras.layers.Dense(84, activation="relu", kernel_initializer=init(seed + 5), name="F6"),
         keras.layers.Dense(num_classes, activation="softmax", kernel_initializer=init(seed + 6), name="OUTPUT"),
     ], name="lenet5_modern")
+
+
+def gradient_report(model, x, y):
+    """|dL/dC1|, |dL/dF6|, and how hard a correct digit pulls on F6 relative to a wrong one."""
+    x, y = tf.constant(x), tf.constant(y)
+    rbf_head = type(model.layers[-1]).__name__ == "RBFOutput"  # by name: a re-run cell makes a new class
+    with tf.GradientTape(persistent=True) as tape:
+        out = model(x, training=False)
+        per_digit = rbf_loss(y, out) if rbf_head else keras.losses.sparse_categorical_crossentropy(y, out)
+        guess = tf.argmin(out, axis=1) if rbf_head else tf.argmax(out, axis=1)
+        right = tf.cast(tf.equal(guess, tf.cast(y, tf.int64)), per_digit.dtype)
+        loss = tf.reduce_mean(per_digit)
+        from_right = tf.reduce_sum(per_digit * right) / len(y)  # the part of the loss from correct digits
+        from_wrong = loss - from_right
+    c1, f6 = model.get_layer("C1").kernel, model.get_layer("F6").kernel
+    g_c1, g_f6, g_right, g_wrong = (float(tf.norm(tape.gradient(part, weights))) for part, weights in
+                                    ((loss, c1), (loss, f6), (from_right, f6), (from_wrong, f6)))
+    n_right = float(tf.reduce_sum(right))
+    n_wrong = len(y) - n_right
+    pull = (g_right / n_right) / (g_wrong / n_wrong) if n_right and n_wrong and g_wrong else float("nan")
+    return {"loss": float(loss), "C1": g_c1, "F6": g_f6, "accuracy": n_right / len(y), "pull": pull}

@@ -109,22 +109,11 @@ SCALING_MIN_SEEDS = 3
 
 
 def start_gradients(model, x, y):
-    """{"C1": |dL/dC1|, "F6": |dL/dF6|, "accuracy"} of ``model`` on (x, y), as notebook 06's gradient_report."""
-    import keras
-    import tensorflow as tf
+    """{"C1": |dL/dC1|, "F6": |dL/dF6|, "accuracy"} of ``model`` on (x, y): notebook 06's ``gradient_report``."""
+    from lessons.lenet import gradient_report
 
-    from lessons.lenet import rbf_loss
-
-    rbf_head = type(model.layers[-1]).__name__ == "RBFOutput"
-    kernels = [model.get_layer("C1").kernel, model.get_layer("F6").kernel]
-    x, y = tf.constant(x), tf.constant(y)
-    with tf.GradientTape() as tape:
-        out = model(x, training=False)
-        per_digit = rbf_loss(y, out) if rbf_head else keras.losses.sparse_categorical_crossentropy(y, out)
-        loss = tf.reduce_mean(per_digit)
-    guess = tf.argmin(out, axis=1) if rbf_head else tf.argmax(out, axis=1)
-    c1, f6 = (float(tf.norm(g)) for g in tape.gradient(loss, kernels))
-    return {"C1": c1, "F6": f6, "accuracy": float(np.mean(guess.numpy() == np.asarray(y).reshape(-1)))}
+    report = gradient_report(model, x, y)
+    return {key: report[key] for key in ("C1", "F6", "accuracy")}
 
 
 def _pair(report, where):
