@@ -323,6 +323,10 @@ def lenet5_faithful(input_shape=(32, 32, 1), num_classes: int = 10, *, output: s
     Every layer up to F6 uses :func:`lecun_tanh`. ``output="rbf"`` ends in fixed
     Euclidean RBF units (the digit bitmaps for 10 classes; train with :func:`rbf_loss`);
     ``output="softmax"`` puts a softmax dense layer on the same body instead.
+
+    ``seed`` sets the initial weights: each layer draws them from ``GlorotUniform(seed + its offset)``, so
+    the same ``seed`` gives the same network whatever ``keras.utils.set_random_seed`` was given. Pass a
+    different ``seed`` for each run of a multi-seed experiment.
     """
     check_lenet_input(input_shape, "lenet5_faithful")
     num_classes = convmath.positive_int("num_classes", num_classes)
@@ -352,7 +356,9 @@ def lenet5_modern(input_shape=(32, 32, 1), num_classes: int = 10, *, seed: int =
     """LeNet-5's layout with today's parts: ReLU, 2x2 max pooling, a full C3, softmax output.
 
     61,706 parameters for 32x32x1 inputs and 10 classes; train with
-    sparse categorical cross-entropy.
+    sparse categorical cross-entropy. ``seed`` sets the initial weights (``GlorotUniform(seed + offset)``
+    in each layer; ``keras.utils.set_random_seed`` does not reach them): pass a different ``seed``
+    for each run of a multi-seed experiment.
     """
     check_lenet_input(input_shape, "lenet5_modern")
     num_classes = convmath.positive_int("num_classes", num_classes)
@@ -371,21 +377,33 @@ def lenet5_modern(input_shape=(32, 32, 1), num_classes: int = 10, *, seed: int =
 
 
 def gradient_report(model, x, y):
-    """|dL/dC1|, |dL/dF6|, and how hard a correct digit pulls on F6 relative to a wrong one."""
+    """The gradient of ``model``'s own loss on digits ``(x, y)``: its size, and where F6's part comes from.
+
+    Returns ``loss`` (the mean over the digits), ``C1`` and ``F6`` (the L2 norms of its gradient on
+    C1's and F6's kernels), ``accuracy``, and ``pull``: the mean size of one digit's own gradient on
+    F6's kernel over the digits the model gets right, divided by the same mean over the digits it gets
+    wrong (NaN when either group is empty). For one digit, F6's output is ``f(h W + b)`` with ``h`` the
+    120 C5 outputs, so that digit's gradient on ``W`` is the outer product of ``h`` and
+    ``delta = dL/d(hW + b)``, whose norm is ``|h| |delta|``.
+    """
     x, y = tf.constant(x), tf.constant(y)
     rbf_head = type(model.layers[-1]).__name__ == "RBFOutput"  # by name: a re-run cell makes a new class
-    with tf.GradientTape(persistent=True) as tape:
+    per_digit_loss = rbf_loss if rbf_head else keras.losses.sparse_categorical_crossentropy
+    c1, f6 = model.get_layer("C1"), model.get_layer("F6")
+    with tf.GradientTape() as tape:
         out = model(x, training=False)
-        per_digit = rbf_loss(y, out) if rbf_head else keras.losses.sparse_categorical_crossentropy(y, out)
-        guess = tf.argmin(out, axis=1) if rbf_head else tf.argmax(out, axis=1)
-        right = tf.cast(tf.equal(guess, tf.cast(y, tf.int64)), per_digit.dtype)
-        loss = tf.reduce_mean(per_digit)
-        from_right = tf.reduce_sum(per_digit * right) / len(y)  # the part of the loss from correct digits
-        from_wrong = loss - from_right
-    c1, f6 = model.get_layer("C1").kernel, model.get_layer("F6").kernel
-    g_c1, g_f6, g_right, g_wrong = (float(tf.norm(tape.gradient(part, weights))) for part, weights in
-                                    ((loss, c1), (loss, f6), (from_right, f6), (from_wrong, f6)))
-    n_right = float(tf.reduce_sum(right))
-    n_wrong = len(y) - n_right
-    pull = (g_right / n_right) / (g_wrong / n_wrong) if n_right and n_wrong and g_wrong else float("nan")
-    return {"loss": float(loss), "C1": g_c1, "F6": g_f6, "accuracy": n_right / len(y), "pull": pull}
+        loss = tf.reduce_mean(per_digit_loss(y, out))
+    g_c1, g_f6 = (float(tf.norm(g)) for g in tape.gradient(loss, [c1.kernel, f6.kernel]))
+    # One digit's gradient on F6's kernel: run F6 and the head by hand from C5's (flattened) output.
+    h = keras.Model(model.inputs[0], f6.input)(x, training=False)
+    with tf.GradientTape() as tape:
+        z = tf.matmul(h, f6.kernel) + f6.bias  # F6 before its activation
+        tape.watch(z)
+        out = model.layers[-1](f6.activation(z), training=False)
+        summed = tf.reduce_sum(per_digit_loss(y, out))  # digit i's loss depends on row i of z only
+    delta = tape.gradient(summed, z)  # row i: dL_i / dz_i
+    per_digit = (tf.norm(h, axis=1) * tf.norm(delta, axis=1)).numpy()  # |dL_i / dW_F6| for each digit i
+    guess = tf.argmin(out, axis=1) if rbf_head else tf.argmax(out, axis=1)
+    right = tf.equal(guess, tf.cast(y, tf.int64)).numpy()
+    pull = per_digit[right].mean() / per_digit[~right].mean() if right.any() and not right.all() else float("nan")
+    return {"loss": float(loss), "C1": g_c1, "F6": g_f6, "accuracy": float(right.mean()), "pull": float(pull)}

@@ -31,12 +31,15 @@ def nielsen_net(input_shape=(28, 28, 1), num_classes=10, *, filters=3, activatio
 def typical_cnn(input_shape=(28, 28, 1), num_classes: int = 10, *,
                 conv_blocks: Sequence[Sequence[int]] = ((16, 16), (32, 32)),
                 dense_units: Sequence[int] = (64,), kernel_size: int = 3, pool=True,
-                seed: int = 0) -> keras.Sequential:
+                seed: int | None = None) -> keras.Sequential:
     """INPUT -> [[CONV -> RELU]*N -> POOL?]*M -> [FC -> RELU]*K -> FC (softmax).
 
     ``conv_blocks`` lists the M blocks, each the filter counts of its N convolutions
     (3x3, 'same' padding, ReLU); ``pool`` (a bool, or one per block) says whether a 2x2
     max pool closes the block; ``dense_units`` lists the K hidden fully connected layers.
+    ``seed=None`` (the default) leaves the Glorot initializers unseeded, so the initial
+    weights follow ``keras.utils.set_random_seed``; an int fixes them (layer k draws from
+    ``seed + k``) whatever the global seed.
     """
     h, w, c = convmath.check_image_shape(input_shape, builder="typical_cnn")
     num_classes = convmath.positive_int("num_classes", num_classes)
@@ -59,21 +62,26 @@ def typical_cnn(input_shape=(28, 28, 1), num_classes: int = 10, *,
                 raise ValueError(f"typical_cnn: block {m} would pool a {size[0]}x{size[1]} map; use fewer "
                                  f"pooling blocks or larger images ({h}x{w} in)")
             size = tuple(convmath.conv_output_size(n, 2, 2) for n in size)
-    init = keras.initializers.GlorotUniform
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+        raise ValueError(f"seed must be None (follow keras.utils.set_random_seed) or an int, got seed={seed!r}")
+
+    def init(k):  # a seeded initializer ignores keras.utils.set_random_seed: seed only when asked to
+        return keras.initializers.GlorotUniform(None if seed is None else int(seed) + k)
+
     layers = [keras.Input(shape=(h, w, c))]
     k = 0
     for m, (block, do_pool) in enumerate(zip(blocks, pools), start=1):
         for n, filters in enumerate(block, start=1):
             layers.append(keras.layers.Conv2D(filters, kernel_size, padding="same", activation="relu",
-                                              kernel_initializer=init(seed + k), name=f"conv{m}_{n}"))
+                                              kernel_initializer=init(k), name=f"conv{m}_{n}"))
             k += 1
         if do_pool:
             layers.append(keras.layers.MaxPooling2D(2, name=f"pool{m}"))
     layers.append(keras.layers.Flatten(name="flatten"))
     for n, units in enumerate(dense_units, start=1):
-        layers.append(keras.layers.Dense(units, activation="relu", kernel_initializer=init(seed + k), name=f"fc{n}"))
+        layers.append(keras.layers.Dense(units, activation="relu", kernel_initializer=init(k), name=f"fc{n}"))
         k += 1
-    layers.append(keras.layers.Dense(num_classes, activation="softmax", kernel_initializer=init(seed + k),
+    layers.append(keras.layers.Dense(num_classes, activation="softmax", kernel_initializer=init(k),
                                      name="output"))
     return keras.Sequential(layers, name="typical_cnn")
 

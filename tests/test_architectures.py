@@ -195,6 +195,39 @@ def test_alexnet_tanh_option_swaps_every_relu():
     assert type(he.get_layer("fc6").kernel_initializer).__name__ == "HeNormal"
 
 
+def test_four_layer_cnn_counts_shapes_and_activations():
+    model = ax.four_layer_cnn(classes=5)
+    expected = conv_params(5, 3, 32) + conv_params(5, 32, 32) + conv_params(5, 32, 64) + dense_params(4 * 4 * 64, 5)
+    assert model.count_params() == expected == 84_453
+    assert model.get_layer("pool3").output.shape[1:] == (4, 4, 64)
+    assert len([layer for layer in model.layers if layer.weights]) == 4  # four layers with weights
+    tanh = ax.four_layer_cnn(classes=5, activation="tanh")
+    assert {tanh.get_layer(f"conv{k}").activation.__name__ for k in (1, 2, 3)} == {"tanh"}
+    assert not any(isinstance(layer, (keras.layers.Dropout, ax.LocalResponseNormalization)) for layer in model.layers)
+
+
+def test_four_layer_cnn_standardises_with_the_given_statistics():
+    mean, variance = np.array([100.0, 110.0, 120.0]), np.array([400.0, 900.0, 1600.0])
+    model = ax.four_layer_cnn((8, 8, 3), 3, mean=mean, variance=variance)
+    pixels = np.full((1, 8, 8, 3), [120.0, 140.0, 160.0], dtype=np.float32)
+    np.testing.assert_allclose(model.get_layer("standardise")(pixels).numpy()[0, 0, 0], [1.0, 1.0, 1.0], rtol=1e-5)
+    assert model.count_params() == ax.four_layer_cnn((8, 8, 3), 3).count_params()  # statistics are not weights
+    with pytest.raises(ValueError, match="both mean and variance"):
+        ax.four_layer_cnn(mean=mean)
+    with pytest.raises(ValueError, match="activation='sigmoid'"):
+        ax.four_layer_cnn(activation="sigmoid")
+
+
+def test_four_layer_cnn_seed_reaches_the_initial_weights():
+    """Unseeded initialisers: keras.utils.set_random_seed sets them (a fixed seed= would ignore it)."""
+    def first_kernel(seed):
+        keras.utils.set_random_seed(seed)
+        return ax.four_layer_cnn(classes=5).get_layer("conv1").kernel.numpy()
+
+    np.testing.assert_array_equal(first_kernel(0), first_kernel(0))
+    assert not np.allclose(first_kernel(0), first_kernel(1))
+
+
 def test_googlenet_rejects_bad_arguments():
     with pytest.raises(ValueError, match="rank 2"):
         gn.googlenet(input_shape=(224, 224))

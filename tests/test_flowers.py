@@ -1,5 +1,6 @@
 """utils.flowers: the tf.data pipeline, the transfer-learning model helpers, the TF Hub address, the benchmark."""
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -219,6 +220,110 @@ def test_the_notebooks_hub_script_trains_a_head_on_a_local_savedmodel_under_tf_k
     assert result["keras_version"].startswith("2.") and result["hub_layer_is_keras_2"], "ran under tf_keras"
     assert result["feature_dim"] == 8 and result["trainable_params"] == 8 * 3 + 3
     assert len(result["history"]["loss"]) == 2 and "val_accuracy" in result["history"]
+
+
+def _notebook_hub_folder_cell() -> tuple[str, str]:
+    """Notebook 14's cell that chooses where the TF Hub script goes: its source and its stored output."""
+    import nbformat
+
+    nb = nbformat.read(ROOT / "notebooks" / "14_transfer_learning_flowers.ipynb", as_version=4)
+    (cell,) = [c for c in nb.cells if c.cell_type == "code" and "HUB_SCRIPT =" in c.source]
+    assert "nbval-ignore-output" not in cell.metadata.get("tags", []), "its output is compared: the same everywhere"
+    return cell.source, "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+
+
+def test_hub_workdir_is_fresh_in_the_temp_folder_whatever_the_course_root(monkeypatch, tmp_path):
+    import tempfile
+
+    from utils import course
+
+    monkeypatch.setattr(course, "ROOT", tmp_path / "course")  # e.g. Colab's working folder
+    monkeypatch.chdir(tmp_path)
+    first, second = flowers.hub_workdir(), flowers.hub_workdir()
+    assert first != second and first.is_dir() and second.is_dir(), "a fresh folder per run"
+    temp = Path(tempfile.gettempdir()).resolve()
+    for folder in (first, second):
+        assert folder.resolve().parent == temp and folder.name.startswith(flowers.HUB_WORKDIR_PREFIX)
+        assert not folder.resolve().is_relative_to(ROOT) and not folder.resolve().is_relative_to(tmp_path)
+
+
+DRIVER_HUB_CELL = """
+import contextlib, io, json, sys, tempfile
+from pathlib import Path
+import utils.course
+from utils import flowers
+namespace = {"Path": Path, "tempfile": tempfile, "flowers": flowers}
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    exec(compile(open(sys.argv[1]).read(), "hub_cell", "exec"), namespace)
+script = namespace["HUB_SCRIPT"]
+script.write_text("print('hello')")  # what %%writefile does next
+print(json.dumps({"out": out.getvalue(), "script": str(script.resolve()), "job": str(namespace["HUB_JOB"]),
+                  "in_checkout": utils.course.IN_CHECKOUT, "flowers": flowers.__file__,
+                  "temp": tempfile.gettempdir()}))
+"""
+
+
+@pytest.mark.skipif(not (ROOT / "pyproject.toml").is_file(), reason="needs the course's sources to install")
+def test_notebook_14s_hub_cell_prints_the_same_from_a_non_editable_install(tmp_path):
+    """As on Colab (`pip install git+...`): the helpers in site-packages, the working folder not the course's."""
+    import json
+    import shutil
+
+    source = tmp_path / "src"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE", "LICENSE-TEXT.md"):
+        shutil.copy(ROOT / name, source / name)
+    for package in ("utils", "lessons"):
+        shutil.copytree(ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
+    site = tmp_path / "site"
+    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--target", str(site), str(source)], check=True, env=env, capture_output=True, timeout=300)
+    content = tmp_path / "content"  # the notebook's working folder: no course in it
+    content.mkdir()
+    cell_source, stored = _notebook_hub_folder_cell()
+    (tmp_path / "cell.py").write_text(cell_source)
+    (tmp_path / "driver.py").write_text(DRIVER_HUB_CELL)
+    env["PYTHONPATH"] = str(site)
+    done = subprocess.run([sys.executable, str(tmp_path / "driver.py"), str(tmp_path / "cell.py")], cwd=content,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert Path(report["flowers"]).is_relative_to(site) and report["in_checkout"] is False, "the installed helpers"
+    assert report["out"] == stored, "the cell prints what the notebook stores, in a non-editable install too"
+    script, job = Path(report["script"]), Path(report["job"])
+    assert script == (content / "build" / "hub" / "hub_head.py").resolve(), "under build/ in the working folder"
+    assert job.parent.parent == Path(report["temp"]) and not job.parent.exists(), "job: temp folder, removed at exit"
+    assert [p.name for p in content.iterdir()] == ["build"], "nothing else written into the working folder"
+
+
+def test_git_ignores_the_hub_script_where_notebook_14_writes_it():
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("needs git and a checkout")
+    for folder in ("notebooks", "."):  # the notebook's working folder in a checkout, and the checkout itself
+        path = (Path(folder) / "build" / "hub" / "hub_head.py").as_posix()
+        done = subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT)
+        assert done.returncode == 0, f"git does not ignore {path}: a run would leave the checkout dirty"
+
+
+def test_readme_and_benchmark_results_quote_one_flowers_target_and_notebook_14_prints_its_gap():
+    import re
+
+    def target(path):
+        text = " ".join(path.read_text(encoding="utf-8").split())
+        found = re.findall(r"The target, from one source for both networks: .*?for its network\.", text)
+        assert len(found) == 1, f"{path.name} states the tf_flowers target once"
+        return found[0]
+
+    readme, results = target(ROOT / "README.md"), target(ROOT / "benchmarks" / "RESULTS.md")
+    assert readme == results, "README.md and benchmarks/RESULTS.md quote the same target"
+    assert "90–95 %" in readme and "above 80 %" in readme and "image_retraining.md" in readme
+    import nbformat
+
+    nb = nbformat.read(ROOT / "notebooks" / "14_transfer_learning_flowers.ipynb", as_version=4)
+    (cell,) = [c.source for c in nb.cells if "retraining tutorial" in c.source and c.cell_type == "code"]
+    assert '(0.90, "90-95 % with Inception v3")' in cell and '(0.80, "above 80 % with MobileNet' in cell
 
 
 def test_the_finetuned_model_is_found_where_notebook_14_saves_it(capsys):

@@ -105,6 +105,36 @@ def test_typical_cnn_follows_the_pattern():
     assert model.count_params() == expected
 
 
+def _initial_weights(seed=None, global_seed=0, **kwargs):
+    keras.utils.set_random_seed(global_seed)
+    model = typical_cnn(conv_blocks=((4,), (8,)), dense_units=(16,), seed=seed, **kwargs)
+    return [w.copy() for w in model.get_weights()]
+
+
+def test_typical_cnn_initial_weights_follow_the_global_seed():
+    """seed=None: keras.utils.set_random_seed(0) and (1) give different initial weights, the same seed the same."""
+    first, again = _initial_weights(global_seed=0), _initial_weights(global_seed=0)
+    other = _initial_weights(global_seed=1)
+    kernels = [k for k, w in enumerate(first) if w.ndim > 1]  # the biases start at 0 whatever the seed
+    assert len(kernels) == 4
+    assert all(np.array_equal(first[k], again[k]) for k in kernels)
+    assert not any(np.allclose(first[k], other[k]) for k in kernels)
+
+
+def test_typical_cnn_int_seed_fixes_the_weights():
+    """An int seed fixes the weights whatever the global seed (notebook 15 builds its CNN with seed=0)."""
+    a, b = _initial_weights(seed=0, global_seed=0), _initial_weights(seed=0, global_seed=1)
+    c = _initial_weights(seed=1, global_seed=0)
+    kernels = [k for k, w in enumerate(a) if w.ndim > 1]
+    assert all(np.array_equal(a[k], b[k]) for k in kernels)
+    assert not any(np.allclose(a[k], c[k]) for k in kernels)
+    keras.utils.set_random_seed(0)
+    expected = keras.initializers.GlorotUniform(0)((3, 3, 1, 4)).numpy()  # layer k draws from seed + k
+    assert np.array_equal(a[0], expected)
+    with pytest.raises(ValueError, match="seed must be None"):
+        typical_cnn(seed=0.5)
+
+
 def test_default_typical_cnn_and_dense_counts():
     assert typical_cnn().count_params() == 117_434
     assert dense_net().count_params() == 266_610 == (convmath.dense_params(784, 300)
@@ -321,3 +351,45 @@ def test_bad_sizes_are_rejected():
         typical_cnn(pool=(True,))
     with pytest.raises(ValueError, match="hidden"):
         dense_net(hidden=(300, -1))
+
+
+def _one_digit_f6_gradient_norms(model, x, y, rbf):
+    import tensorflow as tf
+    norms = []
+    for i in range(len(y)):
+        with tf.GradientTape() as tape:
+            out = model(x[i:i + 1], training=False)
+            loss = rbf_loss(y[i:i + 1], out) if rbf else keras.losses.sparse_categorical_crossentropy(y[i:i + 1], out)
+            loss = tf.reduce_sum(loss)
+        norms.append(float(tf.norm(tape.gradient(loss, model.get_layer("F6").kernel))))
+    return np.array(norms)
+
+
+@pytest.mark.parametrize("output", ["rbf", "softmax"])
+def test_gradient_report_pull_is_a_ratio_of_per_digit_gradient_sizes(output):
+    """The pull: mean |dL_i/dW_F6| over the right digits / the same over the wrong ones, each digit on its own."""
+    from lessons.lenet import gradient_report
+    model = lenet5_faithful(output=output, seed=3)
+    x = np.random.default_rng(0).uniform(-0.1, 1.175, size=(24, 32, 32, 1)).astype("float32")
+    out = model(x).numpy()
+    guess = out.argmin(axis=1) if output == "rbf" else out.argmax(axis=1)
+    y = np.where(np.arange(24) < 9, guess, (guess + 1) % 10)  # 9 right, 15 wrong
+    report = gradient_report(model, x, y)
+    norms = _one_digit_f6_gradient_norms(model, x, y, output == "rbf")
+    assert report["accuracy"] == pytest.approx(9 / 24)
+    assert report["pull"] == pytest.approx(norms[:9].mean() / norms[9:].mean(), rel=1e-4)
+    y_all_right = guess
+    assert np.isnan(gradient_report(model, x, y_all_right)["pull"])  # no wrong digit: no ratio
+
+
+def test_lenet_builders_seed_sets_the_initial_weights():
+    """``seed`` reaches every initial kernel; keras.utils.set_random_seed does not change them."""
+    for build in (lenet5_faithful, lenet5_modern):
+        keras.utils.set_random_seed(0)
+        a = build(seed=0).get_weights()
+        keras.utils.set_random_seed(1)
+        b, c = build(seed=0).get_weights(), build(seed=1).get_weights()
+        kernels = [k for k, w in enumerate(a) if w.ndim > 1]  # the kernels (and the fixed RBF codes)
+        assert len(kernels) >= 4
+        assert all(np.array_equal(a[k], b[k]) for k in kernels)
+        assert not any(np.allclose(a[k], c[k]) for k in kernels if a[k].shape != (10, 84))

@@ -465,7 +465,7 @@ def checkout_changes() -> set[str] | None:
 
 
 def test_a_learners_run_leaves_the_checkout_clean(online_run):
-    """Figures go to build/images (ignored), the TF Hub script outside notebooks/: git sees nothing new."""
+    """Figures go to build/images, the TF Hub script to build/hub/ (both ignored): git sees nothing new."""
     if online_run["dirty_before"] is None:
         pytest.skip("not a git checkout")
     added = online_run["dirty_after"] - online_run["dirty_before"]

@@ -248,13 +248,26 @@ def test_max_blur_pool_default_stride_is_the_pool_size_like_keras():
 
 
 def test_blur_makes_max_pooling_far_less_sensitive_to_a_one_pixel_shift():
-    """The point of the layer: on random images, a 1-px shift changes the output much less."""
+    """On random images a 1-px shift changes the blurred output much less: it is smoother."""
     x = np.random.default_rng(7).uniform(size=(4, 33, 33, 3)).astype("float32")
     def change(layer):
         a, b = np.asarray(layer(x[:, :32, :32])), np.asarray(layer(x[:, :32, 1:33]))
         return np.abs(a - b).mean() / np.abs(a).mean()
     plain, blurred = change(keras.layers.MaxPooling2D(2, strides=2)), change(MaxBlurPool2D(2))
     assert blurred < 0.6 * plain, (plain, blurred)
+
+
+@pytest.mark.parametrize("n", [8, 9, 26, 27])
+def test_stride_2_is_the_stride_1_control_subsampled_and_the_control_is_equivariant(n):
+    """Notebook 04's control: a stride-2 layer keeps every second row and column of its stride-1 version,
+    and the stride-1 version moves with its input (away from the reflect-padded border)."""
+    x = np.random.default_rng(n).uniform(size=(2, n + 1, n + 1, 3)).astype("float32")
+    for one, two in ((keras.layers.MaxPooling2D(2, strides=1), keras.layers.MaxPooling2D(2, strides=2)),
+                     (MaxBlurPool2D(2, strides=1), MaxBlurPool2D(2, strides=2))):
+        base = np.asarray(one(x[:, :n, :n]))
+        np.testing.assert_allclose(np.asarray(two(x[:, :n, :n])), base[:, ::2, ::2], rtol=1e-6, atol=1e-6)
+        moved = np.asarray(one(x[:, 1:, 1:]))  # moved[i, j] = base[i + 1, j + 1] inside
+        np.testing.assert_allclose(moved[:, 2:-3, 2:-3], base[:, 3:-2, 3:-2], rtol=1e-6, atol=1e-6)
 
 
 def test_stripes_alias_under_max_pooling_but_not_after_the_blur():

@@ -179,3 +179,21 @@ def test_zero_pad_shortcut_keeps_its_registered_name_and_a_model_saves_and_loads
     loaded = keras.models.load_model(path)
     x = np.random.default_rng(10).normal(size=(2, 8, 8, 1)).astype("float32")
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5)
+
+
+def test_the_seed_reaches_the_initial_weights_and_zero_gamma_changes_only_the_branch_gammas():
+    # notebook 09's multi-seed runs seed with keras.utils.set_random_seed: the builders' initialisers must not
+    # carry a fixed seed of their own, or every "seed" would start from the same weights
+    def start(seed, **kwargs):
+        keras.utils.set_random_seed(seed)
+        return resnet.small_resnet(units_per_stage=1, filters=(4, 8, 8), **kwargs).get_weights()
+
+    def same(a, b):
+        return len(a) == len(b) and all(np.array_equal(u, v) for u, v in zip(a, b))
+
+    seed0 = start(0, shortcut="A")
+    assert same(seed0, start(0, shortcut="A")) and not same(seed0, start(1, shortcut="A"))
+    assert same(seed0, start(0, skips=False))  # option A: the plain twin starts from the same weights
+    zero = start(0, shortcut="A", zero_init_residual=True)
+    differ = [k for k, (u, v) in enumerate(zip(seed0, zero)) if not np.array_equal(u, v)]
+    assert len(differ) == 3 and all(not np.any(zero[k]) and np.all(seed0[k] == 1) for k in differ)

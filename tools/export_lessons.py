@@ -36,7 +36,7 @@ EXPORTS: dict[str, tuple[str, str]] = {
     "05_typical_cnn_mnist.ipynb": ("typical_cnn",
                                    "Nielsen's CNN, the typical CNN pattern, the deeper CNN and a dense baseline"),
     "06_lenet5.ipynb": ("lenet", "LeNet-5's input, layers, RBF loss and builders, faithful and modern"),
-    "07_alexnet.ipynb": ("alexnet", "AlexNet: LRN, layer table, alexnet, rgb_pca and PCALighting"),
+    "07_alexnet.ipynb": ("alexnet", "AlexNet: LRN, layer table, alexnet, rgb_pca, PCALighting and four_layer_cnn"),
     "08_googlenet_inception.ipynb": ("googlenet", "GoogLeNet: inception_module, inception_cost, aux head, googlenet"),
     "09_resnet.ipynb": ("resnet", "ResNet: residual and bottleneck units, ResNet-34/152, small ResNets"),
 }

@@ -10,8 +10,8 @@ one the benchmark compares against), :func:`make_augmentation`,
 bottleneck features (:func:`feature_extractor`, :func:`compute_features`,
 :func:`build_head`, :func:`copy_head`), :func:`epoch_timer`, :func:`predict_labels`,
 :func:`confusion_matrix`, the TF Hub address by the data contract
-(:func:`hub_handle`), and where notebook 14 saves its fine-tuned model for 15
-(:func:`finetuned_model_path`, :func:`load_finetuned`).
+(:func:`hub_handle`) and the folder of its script's job and result (:func:`hub_workdir`), and where
+notebook 14 saves its fine-tuned model for 15 (:func:`finetuned_model_path`, :func:`load_finetuned`).
 
 The data contract (:func:`load_flowers`, the splits) lives in :mod:`utils.flowers_data`
 and the file checks in :mod:`utils.imagefiles`; the names notebooks used from here
@@ -411,6 +411,27 @@ def _none_because(why: str, verbose: bool) -> tuple[None, str]:
     """A loader's "nothing to return": say why in one ``[weights]`` line, and return ``(None, why)``."""
     _say(f"[weights] {why}", verbose)
     return None, why
+
+
+HUB_WORKDIR_PREFIX = "cnn_course_hub_"
+
+
+def hub_workdir() -> Path:
+    """A fresh folder for the job and the result of notebook 14's TF Hub script, in the system's temporary folder.
+
+    Independent of :data:`utils.course.ROOT` (a checkout, or Colab's working folder with a
+    non-editable install) and never in the course's files. Fresh on every call, so two runs at
+    once never share a job, and a result is never an earlier run's. Removed when the Python
+    process (the notebook's kernel) exits. (The script itself goes to ``build/hub/`` in the
+    notebook's working folder, so that ``%%writefile`` prints a path without a machine's folders.)
+    """
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix=HUB_WORKDIR_PREFIX))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def finetuned_model_path() -> Path:

@@ -177,7 +177,8 @@ def _lrn_answer(alpha=1e-4):
     maps = np.maximum(rng.normal(0, 150, size=(1, 12, 12, 8)), 0).astype("float32")
     divisors = {s: _largest_divisor(maps, s, alpha) for s in (1 / 255, 0.1, 1, 10)}
     return dict(divisors=divisors, maps=maps,
-                explanation="k = 2 dominates until activations reach the tens, so in 0-1 units LRN is a constant.")
+                explanation="k = 2 dominates until the squared activations sum to thousands, so in 0-1 units LRN is a "
+                            "constant.")
 
 
 q4 = Investigation(
@@ -192,8 +193,9 @@ q4 = Investigation(
     reference_answer=Lazy(_lrn_answer),
     discussion=(
         "LRN divides each response by (k + alpha·Σ a²)^beta over 5 neighbouring maps. With the paper's k = 2 and "
-        "alpha = 1e-4, the sum only competes with k once the activations reach the tens: alpha·Σ a² = 2 needs "
-        "Σ a² = 20,000. On the chapter's maps (pixels in AlexNet's 0-255 range) the course's run measured a "
+        "alpha = 1e-4, alpha·Σ a² reaches k = 2 only at Σ a² = 20,000 (one map alone at about 141, five equal maps "
+        "at about 63 each); activations in the tens change the divisor by a few percent at most. On the "
+        "chapter's maps (pixels in AlexNet's 0-255 range) the course's run measured a "
         "largest divisor of 16.0, the smallest being 2**0.75 = 1.682; scaled to 0-1 pixels the largest is 1.682 "
         "too (1.92 at × 0.1, 489 at × 10): every response is divided by the same factor, LRN becomes a "
         "constant and normalises nothing. Its constants were tuned for one network's "
