@@ -511,7 +511,9 @@ q4 = Investigation(
         "(gamma = 0): every seed behind, by 47 to 54 points. Goyal et al. (2017) introduced zero gamma for "
         "90 epochs of ResNet-50 on ImageNet with very large minibatches, where a calm start matters and the "
         f"{_RUN_STEPS} steps of this run (2 epochs of {_RUN_BATCHES} batches of 64) are nothing; "
-        "it changes the start, not the architecture, and after the first steps gamma is no longer 0."),
+        "it changes the start, not the architecture, and after the first steps gamma is no longer 0. "
+        "So a one-seed gap of about 50 points lies far outside the seeds' spread (13 and 17 points) and already "
+        "separates them; a gap of a few points would not."),
     hint="Copy the ResNet-32 line of BUILDERS and add zero_init_residual=zero_init to the small_resnet(...) call. "
          "The training loop is in the cell.",
     solution="`build(zero_init)` returns the ResNet-32 of `BUILDERS` with `zero_init_residual=zero_init` added "

@@ -584,9 +584,10 @@ q8 = Investigation(
         "convolution at all). Flatten also costs parameters (the dense layer reads 3×3×64 values instead of 64). "
         "This is why modern CNNs end in global pooling (GoogLeNet, notebook 8; ResNet, notebook 9), and why the "
         "equivariance of convolution becomes (partial) invariance only through pooling. The course's run of this "
-        "cell (the full MNIST, 3 epochs on 2,000 digits, 2,000 validation digits, 3 seeds that vary only the order "
-        "of the data: `tools/investigation_numbers.py 12` keeps small_cnn's old fixed-seed initializers, so every "
-        "run there starts from the same weights; the notebook's small_cnn now draws them from the seed): "
+        "cell (the full MNIST, 3 epochs on 2,000 digits, 2,000 validation digits, 3 seeds) was measured with fixed "
+        "initial weights, so the ranges show data-order noise only; your run may fall outside them "
+        "(`tools/investigation_numbers.py 12` keeps small_cnn's old fixed-seed initializers; the notebook's "
+        "small_cnn draws them from the seed). In that run, "
         "global max pooling lost 30.5 to 38.9 points at 6 px, Flatten 75.6 to 78.1 (down to 12 to 14 %, near "
         "chance), although Flatten was as good or better on centred digits (89 to 90 % against 83 to 88 %). "
         "Global pooling does not make the shift free; it loses far fewer points than Flatten."),
