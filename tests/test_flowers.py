@@ -425,18 +425,6 @@ def test_a_finetuned_model_this_keras_cannot_read_is_reported_not_raised(capsys)
     assert why in out and str(path.parent) not in out
 
 
-def test_paired_verdict_wins_only_beyond_the_seed_noise():
-    kind, text = flowers.paired_verdict([0.80, 0.81, 0.805], [0.85, 0.86, 0.84], change="fine-tuning")
-    assert kind == "gain" and text.startswith("fine-tuning added 4.5 points") and "+5.0, +5.0, +3.5" in text
-    kind, text = flowers.paired_verdict([0.80, 0.81, 0.805], [0.80, 0.812, 0.81], change="fine-tuning")
-    assert kind == "tie" and text.startswith("a tie within seed noise")
-    # every seed gained, but by less than the seed-to-seed spread: still a tie
-    assert flowers.paired_verdict([0.70, 0.80, 0.75], [0.71, 0.81, 0.76], change="x")[0] == "tie"
-    assert flowers.paired_verdict([0.9, 0.9], [0.8, 0.8], change="x")[0] == "loss"
-    with pytest.raises(ValueError, match="equally long"):
-        flowers.paired_verdict([0.8], [0.9], change="x")
-
-
 def test_mobilenet_preprocessing_is_the_pipeline_s():
     import keras
 

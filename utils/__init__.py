@@ -15,6 +15,7 @@ Each module owns one thing, says so on its first line, and is tested in ``tests/
   architectures themselves are taught in notebooks 07-09: :mod:`lessons.alexnet`, :mod:`lessons.googlenet`,
   :mod:`lessons.resnet`)
 - :mod:`utils.training`     -- compile, train and score the small models; per-step callbacks
+- :mod:`utils.verdicts`     -- the one rule for a verdict over seeds: a direction, or a tie within seed noise
 - :mod:`utils.memory`       -- memory estimates and measured peaks
 - :mod:`utils.pretrained`   -- Inception v3 and the ImageNet class index by the data contract
 - :mod:`utils.imagefiles`, :mod:`utils.flowers_data`, :mod:`utils.flowers` -- image folders, flower data,

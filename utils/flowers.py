@@ -465,34 +465,6 @@ def load_finetuned(*, verbose: bool = True):
     return model, info
 
 
-# ---------------------------------------------------------------------------
-# a verdict that holds beyond seed noise
-# ---------------------------------------------------------------------------
-
-def paired_verdict(before: Sequence[float], after: Sequence[float], *, change: str) -> tuple[str, str]:
-    """``(kind, sentence)`` on what ``change`` did, from accuracies paired by seed (same seed, same index).
-
-    ``kind`` is ``"gain"`` or ``"loss"`` only when every seed moved the same way
-    and the mean change exceeds the seed-to-seed range of either run (the noise a
-    single seed would show); otherwise ``"tie"``, worded "a tie within seed noise".
-    """
-    before, after = np.asarray(before, dtype=float), np.asarray(after, dtype=float)
-    if before.shape != after.shape or before.ndim != 1 or len(before) < 2:
-        raise ValueError(f"paired_verdict needs two equally long lists of at least 2 per-seed accuracies, got "
-                         f"{before.shape} and {after.shape}")
-    gains = 100 * (after - before)
-    noise = 100 * max(np.ptp(before), np.ptp(after))
-    mean = float(gains.mean())
-    per_seed = ", ".join(f"{g:+.1f}" for g in gains)
-    detail = (f"mean {mean:+.1f} points over {len(gains)} seeds (per seed: {per_seed}); the accuracies spread by "
-              f"up to {noise:.1f} points across seeds (the wider of the two runs)")
-    if (gains > 0).all() and mean > noise:
-        return "gain", f"{change} added {mean:.1f} points: every seed gained, by more than the seed noise ({detail})"
-    if (gains < 0).all() and -mean > noise:
-        return "loss", f"{change} cost {-mean:.1f} points: every seed lost, by more than the seed noise ({detail})"
-    return "tie", f"a tie within seed noise: {change} made no difference beyond it ({detail})"
-
-
 def save_finetuned(model, info: dict) -> Path:
     """Save notebook 14's fine-tuned model and its JSON where :func:`load_finetuned` looks; returns the path.
 
