@@ -54,6 +54,23 @@ def test_training_pipeline_shuffles_reproducibly_each_epoch(photo_split):
     assert epochs(3) == [first, second], "the same seed gives the same order"
 
 
+def test_small_photo_arrays_decode_once_then_come_from_the_cache(photo_split, tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    first = flowers.small_photo_arrays(photo_split, 12)
+    assert first.dtype == np.uint8 and first.shape == (len(photo_split.paths), 12, 12, 3)
+    np.testing.assert_array_equal(first, flowers.load_images(photo_split.paths, 12))
+    cached = list((tmp_path / "keras_home" / "datasets" / "cnn_course_small_photos").iterdir())
+    assert len(cached) == 1 and cached[0].name.startswith(f"{photo_split.name}_12px_")
+
+    def no_decoding(*args):
+        raise AssertionError("decoded again instead of reading the cache")
+
+    monkeypatch.setattr(flowers, "load_images", no_decoding)
+    np.testing.assert_array_equal(flowers.small_photo_arrays(photo_split, 12), first)
+    with pytest.raises(AssertionError, match="decoded again"):  # another size is another array
+        flowers.small_photo_arrays(photo_split, 14)
+
+
 def test_pipeline_rejects_bad_arguments(photo_split):
     with pytest.raises(ValueError, match="labels"):
         flowers.make_pipeline(photo_split.paths, photo_split.labels[:-1], image_size=40)

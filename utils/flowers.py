@@ -145,6 +145,27 @@ def load_images(paths: Sequence[str], image_size: int) -> np.ndarray:
     return np.stack([decode_and_resize(str(p), image_size).numpy() for p in paths])
 
 
+def small_photo_arrays(split, image_size: int) -> np.ndarray:
+    """A split's photos as one uint8 array ``(n, size, size, 3)``, in the split's order: decoded once, then cached.
+
+    For the small-photo experiments (notebooks 05 and 07 train on every tf_flowers photo at 32-36 px).
+    The array is saved in the Keras cache under a name made from the size and the file list (path, size,
+    modification time), so another split, size or changed file gets its own file; it is written beside its
+    final name and renamed, so an interrupted run leaves no half-written array.
+    """
+    import hashlib
+
+    files = "\n".join(f"{p}:{os.path.getsize(p)}:{os.path.getmtime(p)}" for p in split.paths)
+    key = hashlib.sha256(f"{image_size}\n{files}".encode()).hexdigest()[:16]
+    cache = keras_cache_dir("datasets") / "cnn_course_small_photos" / f"{split.name}_{image_size}px_{key}.npy"
+    if not cache.exists():
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_name(f"partial_{os.getpid()}_{cache.name}")
+        np.save(partial, load_images(split.paths, image_size))
+        os.replace(partial, cache)
+    return np.load(cache)
+
+
 # ---------------------------------------------------------------------------
 # models
 # ---------------------------------------------------------------------------
