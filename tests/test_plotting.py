@@ -85,7 +85,7 @@ def test_only_the_reference_run_writes_the_committed_images(monkeypatch):
 
 
 def _stamp_texts(fig):
-    return [(t.get_text(), t.get_color()) for t in fig.texts]
+    return [(t.get_text().replace("\n", " "), t.get_color()) for t in fig.texts]  # a stamp wraps at the width
 
 
 def test_stamp_says_what_made_the_figure_and_marks_quick_runs():
@@ -127,4 +127,29 @@ def test_stamp_is_inside_the_saved_png(tmp_path):
     from PIL import Image
 
     assert Image.open(stamped).size[1] > Image.open(plain).size[1], "bbox_inches='tight' keeps the stamp"
+    plt.close(fig)
+
+
+def test_a_long_stamp_wraps_at_the_figure_width_instead_of_widening_the_png(tmp_path):
+    """A provenance three times the figure's width adds rows under the plot; the PNG keeps the plot's width."""
+    from types import SimpleNamespace
+
+    from PIL import Image
+
+    from utils.plotting import QUICK_RUN, stamp
+
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([0, 1])
+    plain = Image.open(save_fig("plain", fig, images_dir=tmp_path)).size
+    provenance = ("tf_flowers, 2,614 training photos at 32x32, a four-layer CNN, SGD with momentum 0.9, "
+                  "learning rates tuned per activation, 5 seeds, each run stopped at 25 % training error")
+    stamp(fig, provenance, env=SimpleNamespace(fast=True))
+    stamped = Image.open(save_fig("stamped", fig, images_dir=tmp_path)).size
+    texts = [t.get_text() for t in fig.texts]
+    assert texts[0].count("\n") >= 2 and texts[0].replace("\n", " ") == provenance
+    assert texts[1].replace("\n", " ") == QUICK_RUN
+    assert stamped[0] <= plain[0] * 1.1, f"the stamp widened the PNG from {plain[0]} to {stamped[0]} pixels"
+    renderer = fig.canvas.get_renderer()
+    first, second = (t.get_window_extent(renderer) for t in fig.texts)
+    assert first.y0 >= second.y1 - 1, "the QUICK RUN line sits below the wrapped provenance, not over it"
     plt.close(fig)

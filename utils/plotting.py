@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -41,6 +42,9 @@ def save_fig(name: str, fig=None, *, images_dir: Path | str | None = None, dpi: 
 QUICK_RUN = "QUICK RUN (CNN_COURSE_FAST=1): shortened training on a subset, not the lesson's result"
 
 
+STAMP_FONTSIZE = 9
+
+
 def stamp(fig, provenance: str, *, env=None, standin: str | None = None):
     """Say on ``fig`` what made it: the data and how much training, e.g.
     ``stamp(fig, "MNIST, 8,000 training digits, 10 epochs", env=ENV)``.
@@ -65,10 +69,18 @@ def stamp(fig, provenance: str, *, env=None, standin: str | None = None):
         lines.append((f"STAND-IN: {standin}", "red", "bold"))
     for old in [t for t in fig.texts if getattr(t, "_cnn_course_stamp", False)]:
         old.remove()  # re-stamping (a re-run cell) replaces, never piles up
-    for k, (text, colour, weight) in enumerate(lines):
-        artist = fig.text(0.5, -0.01 - 0.045 * k, text, ha="center", va="top", fontsize=9, color=colour,
-                          fontweight=weight, transform=fig.transFigure)
+    # Each line wraps within the figure's width (about 12 characters of 9-pt text per inch), so a long
+    # provenance adds rows under the plot instead of widening the saved PNG around it.
+    width, height = fig.get_size_inches()
+    chars = max(40, int(0.9 * width * 72 / (0.62 * STAMP_FONTSIZE)))
+    row = 1.3 * STAMP_FONTSIZE / 72 / height  # one row of text, as a fraction of the figure's height
+    y = -0.01
+    for text, colour, weight in lines:
+        wrapped = textwrap.fill(text, chars, break_long_words=False, break_on_hyphens=False)
+        artist = fig.text(0.5, y, wrapped, ha="center", va="top", fontsize=STAMP_FONTSIZE, color=colour,
+                          fontweight=weight, transform=fig.transFigure, linespacing=1.2)
         artist._cnn_course_stamp = True
+        y -= row * (wrapped.count("\n") + 1)
     return fig
 
 
