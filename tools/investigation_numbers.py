@@ -283,7 +283,11 @@ def ch14():
                 layer.trainable = False
             model = with_head(base)
             model.fit(x_train[few], y_train[few] - 5, epochs=40, batch_size=32, verbose=0)
-            row.append(f"{frozen} frozen {accuracy(model, x_test[new], y_test[new] - 5):.1%}")
+            convs = [layer for layer in base.layers if isinstance(layer, keras.layers.Conv2D)]
+            start = [w for w in pretrained if w.ndim == 4]  # the two kernels, in order
+            moved = [np.linalg.norm(conv.kernel.numpy() - w0) / np.linalg.norm(w0) for conv, w0 in zip(convs, start)]
+            row.append(f"{frozen} frozen {accuracy(model, x_test[new], y_test[new] - 5):.1%} (kernels moved "
+                       + ", ".join(f"{m:.1%}" for m in moved) + " of their norm)")
         print(f"14 sample {seed}: " + ", ".join(row))
 
 

@@ -325,9 +325,11 @@ q4 = Investigation(
         "cell's): 89.5 %, 89.6 % and 89.5 % on average, the three within 0.4 points of each other on every "
         "sample, while the samples themselves ranged from 88.1 % to 90.9 %: a tie. (Frozen = 2 is section 1's "
         "transfer setting at 10 per digit.) With "
-        "50 examples (80 steps) and a small learning rate the unfrozen convolutions barely move from the 0-4 "
-        "weights, so what the base learned decides and freezing changes little; with more examples, more "
-        "steps or a larger learning rate the choice starts to matter, and overfitting with it."),
+        "50 examples (80 steps at Adam's 1e-3) the unfrozen convolutions do move: the same runs measured each "
+        "trained kernel 18 to 24 % of its norm away from the 0-4 weights, yet the accuracy stayed put. Starting "
+        "from the 0-4 filters, re-training them on 50 examples found no better features for 5-9, and no worse "
+        "ones either; with more examples, more steps or a larger learning rate the choice starts to matter, "
+        "and overfitting with it."),
     hint="base = digit_base(100); base.set_weights(pretrained_base_weights); then set trainable = False on the "
          "first `frozen` Conv2D layers of base.layers; return with_head(base).",
     solution="`transfer_model(frozen)` builds `digit_base(100)`, copies `pretrained_base_weights` into it, sets "
