@@ -587,7 +587,7 @@ q8 = Investigation(
         "`python tools/investigation_numbers.py 12` repeats this cell on the course's data (the full MNIST, 3 epochs "
         "on 2,000 digits, the first 2,000 validation digits) over 5 seeds, each seed setting the initial weights "
         "and the order: global max pooling lost 32.5 to 42.7 points at 6 px, Flatten 67.3 to 79.0 (down to 10 to "
-        "19 %, near chance), although Flatten was better on centred digits (86.7 to 89.5 % against 84.9 to "
+        "19 %; chance is 10 %), although Flatten was better on centred digits (86.7 to 89.5 % against 84.9 to "
         "86.3 %). Paired by seed, Flatten lost 35.8 points more (95 % interval 28.5 to 43.0, every seed). "
         "Global pooling does not make the shift free; it loses far fewer points than Flatten."),
     hint="Copy small_cnn() and replace keras.layers.GlobalMaxPooling2D() by keras.layers.Flatten(); the training "

@@ -323,7 +323,9 @@ q4 = Investigation(
         "convolutions frozen. One sample says little, so `python tools/investigation_numbers.py 14` repeats "
         "the cell on five (sample k: rng k with digit_base(100 + k), section 1's seed k; sample 0 is this "
         "cell's): 89.5 %, 89.6 % and 89.5 % on average, the three within 0.4 points of each other on every "
-        "sample, while the samples themselves ranged from 88.1 % to 90.9 %: a tie. (Frozen = 2 is section 1's "
+        "sample, while the samples themselves ranged from 88.1 % to 90.9 %. Paired by sample, the gaps change "
+        "sign (1 minus 0 frozen: +0.2, +0.1, +0.2, -0.1, +0.1 points; 2 minus 0: -0.2, -0.1, +0.1, +0.3, 0.0): a "
+        "tie within seed noise. (Frozen = 2 is section 1's "
         "transfer setting at 10 per digit.) With "
         "50 examples (80 steps at Adam's 1e-3) the unfrozen convolutions do move: the same runs measured each "
         "trained kernel 18 to 24 % of its norm away from the 0-4 weights, yet the accuracy stayed put. Starting "
@@ -334,7 +336,7 @@ q4 = Investigation(
          "first `frozen` Conv2D layers of base.layers; return with_head(base).",
     solution="`transfer_model(frozen)` builds `digit_base(100)`, copies `pretrained_base_weights` into it, sets "
              "`trainable = False` on its first `frozen` `Conv2D` layers (not on the whole base), and returns "
-             "`with_head(base)`. Compare the three accuracies with the seed-to-seed spread of the chapter's "
-             "transfer runs.",
+             "`with_head(base)`. One sample cannot decide: compare the gaps "
+             "paired by sample over several samples, as section 1 does with its seeds.",
     todo="write transfer_model(frozen) and your explanation, then run the cell (3 short trainings, ~15 s).",
 )
