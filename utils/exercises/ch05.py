@@ -312,7 +312,7 @@ q3 = ChoiceExercise(
         "b": "A 2×2 pool with stride 2 absorbs a 1-px move only where a window's maximum stays inside its window, and "
              "a 2-px move shifts every pooled value by a whole cell: one pooling stage cannot promise 'clearly fewer "
              "points' at 1 and 2 px. Read the shift cell's verdicts against the dense net there: a win only beyond "
-             "the seed ranges.",
+             "seed noise, paired by seed.",
         "d": "Fewer parameters alone do not make a network ignore position: the dense layer on top still reads each "
              "feature at its place, so a moved digit changes its input. Shifted training digits are what show it "
              "those places; the shift cell's augmented rows print what they do, shift by shift.",
