@@ -3,14 +3,15 @@
 A result from one seed is one draw: another seed moves it. So every comparison the notebooks print
 from training runs goes through :func:`compare`, which decides from the runs of several seeds:
 
-- **paired** (``paired=True``): both arms ran with the same seeds, so seed ``k`` of one arm and seed
-  ``k`` of the other share what the seed sets (the data order, and the initial weights where the
-  arms have the same layers). The noise is then the spread of the per-seed gaps ``a - b``, not of the
-  arms: a direction needs **every gap to have the same sign and the 95 % t-interval of the mean gap
-  to exclude zero** (Student's t with ``n - 1`` degrees of freedom, the textbook paired interval).
-- **unpaired** (``paired=False``): the arms share nothing beyond the seed numbers (different
-  networks), so a direction needs **the two ranges not to overlap**: every seed of one arm beyond
-  every seed of the other.
+- **paired** (``paired=True``): both arms ran with the same seeds, and the comparison is made seed by
+  seed, on the gaps ``a - b``. Where the seed sets the same things in both arms (the data order; the
+  initial weights where the arms have the same layers), the pairing removes that shared part of the
+  noise; where it sets different things (two different networks), the gaps simply carry both arms'
+  noise, and the test stays valid. A direction needs **every gap to have the same sign and the 95 %
+  t-interval of the mean gap to exclude zero** (Student's t with ``n - 1`` degrees of freedom, the
+  textbook paired interval).
+- **unpaired** (``paired=False``): for arms that did not run with matching seeds: a direction needs
+  **the two ranges not to overlap**, every seed of one arm beyond every seed of the other.
 - Fewer than ``min_seeds`` seeds (5 by default, the course's rule for runs under a minute) give
   ``"undecided"``: the number of seeds, never a direction.
 
